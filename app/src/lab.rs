@@ -1,0 +1,151 @@
+//! The page's state: signals every component reads, updated by worker events.
+
+use leptos::prelude::*;
+use protocol::{
+    Event, GenerationStats, ModelInfo, ModelSpec, Request, RequestId, StopReason, TokenStep,
+};
+
+use crate::worker_link;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WorkerStatus {
+    Starting,
+    Ready {
+        simd: bool,
+        version: String,
+    },
+    /// Crashed; the sentence says why. A new worker is being started.
+    Restarting(String),
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Download {
+    pub file: String,
+    pub loaded: u64,
+    pub total: Option<u64>,
+}
+
+/// One generation as the page shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Run {
+    pub id: RequestId,
+    pub prompt_ids: Vec<u32>,
+    pub max_new_tokens: usize,
+    pub temperature: f64,
+    pub steps: Vec<TokenStep>,
+    pub finished: Option<(StopReason, GenerationStats)>,
+}
+
+#[derive(Clone, Copy)]
+pub struct Lab {
+    pub worker: RwSignal<WorkerStatus>,
+    pub model: RwSignal<Option<ModelInfo>>,
+    pub loading: RwSignal<Option<RequestId>>,
+    pub download: RwSignal<Option<Download>>,
+    pub tokenized: RwSignal<Option<(Vec<u32>, Vec<String>)>>,
+    pub run: RwSignal<Option<Run>>,
+    pub error: RwSignal<Option<String>>,
+}
+
+impl Lab {
+    pub fn new() -> Self {
+        Self {
+            worker: RwSignal::new(WorkerStatus::Starting),
+            model: RwSignal::new(None),
+            loading: RwSignal::new(None),
+            download: RwSignal::new(None),
+            tokenized: RwSignal::new(None),
+            run: RwSignal::new(None),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Starts the worker and routes its events into the signals.
+    pub fn connect(self) {
+        let lab = self;
+        worker_link::start(
+            move |event| lab.apply(event),
+            move |why| {
+                lab.worker.set(WorkerStatus::Restarting(why.clone()));
+                lab.error.set(Some(format!(
+                    "The model worker crashed ({why}). It was restarted; load the model again."
+                )));
+                lab.model.set(None);
+                lab.loading.set(None);
+                lab.run.update(|r| {
+                    if let Some(r) = r {
+                        r.finished
+                            .get_or_insert((StopReason::Cancelled, Default::default()));
+                    }
+                });
+                lab.connect();
+            },
+        );
+    }
+
+    fn apply(self, event: Event) {
+        match event {
+            Event::Ready { simd, version } => {
+                self.worker.set(WorkerStatus::Ready { simd, version })
+            }
+            Event::Tokenized { ids, tokens, .. } => self.tokenized.set(Some((ids, tokens))),
+            Event::Progress {
+                file,
+                loaded,
+                total,
+                ..
+            } => self.download.set(Some(Download {
+                file,
+                loaded,
+                total,
+            })),
+            Event::Loaded { info, .. } => {
+                self.loading.set(None);
+                self.download.set(None);
+                self.error.set(None);
+                self.model.set(Some(info));
+            }
+            Event::Started { id, prompt_ids, .. } => {
+                self.update_run(id, |r| r.prompt_ids = prompt_ids)
+            }
+            Event::Token { id, step } => self.update_run(id, |r| r.steps.push(step)),
+            Event::Done { id, reason, stats } => {
+                self.update_run(id, |r| r.finished = Some((reason, stats)))
+            }
+            Event::Error { id, message } => {
+                if id.is_some() && id == self.loading.get_untracked() {
+                    self.loading.set(None);
+                    self.download.set(None);
+                }
+                if let Some(id) = id {
+                    self.update_run(id, |r| {
+                        r.finished
+                            .get_or_insert((StopReason::Cancelled, Default::default()));
+                    });
+                }
+                self.error.set(Some(message));
+            }
+        }
+    }
+
+    fn update_run(self, id: RequestId, f: impl FnOnce(&mut Run)) {
+        self.run.update(|run| {
+            if let Some(run) = run.as_mut().filter(|r| r.id == id) {
+                f(run);
+            }
+        });
+    }
+
+    pub fn load(self, spec: ModelSpec) {
+        let id = worker_link::next_id();
+        self.error.set(None);
+        self.loading.set(Some(id));
+        self.download.set(None);
+        worker_link::send(&Request::Load { id, model: spec });
+    }
+
+    pub fn generating(self) -> bool {
+        self.run
+            .with(|r| r.as_ref().is_some_and(|r| r.finished.is_none()))
+    }
+}

@@ -1,0 +1,14 @@
+//! Pretrain Lab's page: Leptos components that talk to the model worker.
+
+mod app;
+mod lab;
+mod model_panel;
+mod playground;
+mod status;
+mod tokenizer_panel;
+mod worker_link;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

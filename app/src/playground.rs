@@ -1,0 +1,133 @@
+use leptos::prelude::*;
+use protocol::{GenerationSettings, Request};
+
+use crate::lab::{Lab, Run};
+use crate::worker_link;
+
+/// Prompt, sampling controls, and the streamed continuation.
+#[component]
+pub fn Playground() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let (prompt, set_prompt) = signal("Hello world".to_string());
+    let settings = RwSignal::new(GenerationSettings::default());
+    let generate = move || {
+        if lab.generating() {
+            return;
+        }
+        let id = worker_link::next_id();
+        let s = settings.get_untracked();
+        lab.error.set(None);
+        lab.run.set(Some(Run {
+            id,
+            max_new_tokens: s.max_new_tokens,
+            temperature: s.temperature,
+            ..Default::default()
+        }));
+        worker_link::send(&Request::Generate {
+            id,
+            prompt: prompt.get_untracked(),
+            settings: s,
+        });
+    };
+    let stop = move || {
+        if let Some(run) = lab.run.get_untracked().filter(|r| r.finished.is_none()) {
+            worker_link::send(&Request::Cancel { id: run.id });
+        }
+    };
+    let keys = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+            ev.prevent_default();
+            generate();
+        } else if ev.key() == "Escape" {
+            stop();
+        }
+    };
+    let no_model = move || lab.model.get().is_none();
+    view! {
+        <section class="panel" id="playground">
+            <h2>"Playground"</h2>
+            <textarea id="prompt" rows="4" prop:value=prompt on:keydown=keys
+                on:input=move |ev| set_prompt.set(event_target_value(&ev))></textarea>
+            <Settings settings=settings/>
+            <div class="row">
+                <button id="generate" on:click=move |_| generate()
+                    disabled=move || no_model() || lab.generating()>"Generate"</button>
+                <button id="stop" on:click=move |_| stop()
+                    disabled=move || !lab.generating()>"Stop"</button>
+                <span class="hint">"Ctrl+Enter runs, Esc stops"</span>
+            </div>
+            <Output/>
+        </section>
+    }
+}
+
+#[component]
+fn Settings(settings: RwSignal<GenerationSettings>) -> impl IntoView {
+    let number = move |id: &'static str,
+                       label: &'static str,
+                       step: &'static str,
+                       get: fn(&GenerationSettings) -> f64,
+                       set: fn(&mut GenerationSettings, f64)| {
+        view! {
+            <label>{label}
+                <input id=id type="number" step=step prop:value=move || settings.with(get).to_string()
+                    on:change=move |ev| {
+                        if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                            settings.update(|s| set(s, v));
+                        }
+                    }/>
+            </label>
+        }
+    };
+    view! {
+        <div class="settings">
+            {number("max-new-tokens", "Max new tokens", "1", |s| s.max_new_tokens as f64,
+                |s, v| s.max_new_tokens = v.max(1.0) as usize)}
+            {number("temperature", "Temperature (0 = greedy)", "0.1", |s| s.temperature,
+                |s, v| s.temperature = v.max(0.0))}
+            {number("top-k", "Top-k (0 = off)", "1", |s| s.top_k as f64,
+                |s, v| s.top_k = v.max(0.0) as usize)}
+            {number("top-p", "Top-p", "0.05", |s| s.top_p, |s, v| s.top_p = v.clamp(0.0, 1.0))}
+            {number("repeat-penalty", "Repetition penalty", "0.05", |s| s.repeat_penalty as f64,
+                |s, v| s.repeat_penalty = v.max(0.0) as f32)}
+            {number("seed", "Seed", "1", |s| s.seed as f64, |s, v| s.seed = v.max(0.0) as u64)}
+        </div>
+    }
+}
+
+#[component]
+fn Output() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    move || {
+        lab.run.get().map(|run| {
+            let tokens = run.steps.iter().map(|s| {
+                let title = s
+                    .top
+                    .iter()
+                    .map(|a| format!("{:?} {:.1}%", a.text, 100.0 * a.prob))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                view! {
+                    <span class="token" data-id=s.id.to_string() data-prob=s.prob.to_string()
+                        title=title>{s.text.clone()}</span>
+                }
+            }).collect_view();
+            let ids = run.steps.iter().map(|s| s.id.to_string()).collect::<Vec<_>>().join(" ");
+            let status = match &run.finished {
+                None => format!("Generating… {} tokens", run.steps.len()),
+                Some((reason, stats)) => format!(
+                    "{} prompt tokens ({:.0} tok/s), {} new tokens at {:.1} tok/s — stopped: {reason:?}",
+                    stats.prompt_tokens, stats.prefill_tok_s, stats.generated_tokens, stats.decode_tok_s
+                ),
+            };
+            let reason = run.finished.as_ref().map(|(r, _)| format!("{r:?}")).unwrap_or_default();
+            let computed = run.finished.as_ref().map(|(_, s)| s.generated_tokens.to_string()).unwrap_or_default();
+            view! {
+                <div id="output" class="output" data-run=run.id.to_string()
+                    data-prompt-ids=run.prompt_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" ")
+                    data-ids=ids>{tokens}</div>
+                <p id="run-stats" class="stats" data-reason=reason data-generated=computed>{status}</p>
+            }
+        })
+    }
+}

@@ -1,0 +1,184 @@
+//! The messages between the page (`app`) and the model worker (`worker`).
+//!
+//! Both sides use these enums and nothing else: the page posts a [`Request`],
+//! the worker answers with [`Event`]s carrying the same request id.
+
+use serde::{Deserialize, Serialize};
+
+/// Chosen by the page; every event about a request carries it back.
+pub type RequestId = u64;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Asks the worker to introduce itself (answered by [`Event::Ready`]).
+    Hello,
+    /// Splits text into token ids with the tokenizer at `tokenizer_url`.
+    Tokenize {
+        id: RequestId,
+        tokenizer_url: String,
+        text: String,
+    },
+    /// Downloads the files of a model and loads it, replacing the loaded one.
+    Load { id: RequestId, model: ModelSpec },
+    /// Streams a continuation of `prompt` from the loaded model.
+    Generate {
+        id: RequestId,
+        prompt: String,
+        settings: GenerationSettings,
+    },
+    /// Stops the generation `id` before its next token.
+    Cancel { id: RequestId },
+}
+
+/// Where the files of a model are. URLs are relative to the page or absolute.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub name: String,
+    pub weights_url: String,
+    /// Needed for files that do not carry their config (safetensors, HF-named GGUF).
+    pub config_url: Option<String>,
+    pub tokenizer_url: String,
+}
+
+/// Sampling settings. `temperature == 0` means greedy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GenerationSettings {
+    pub max_new_tokens: usize,
+    pub temperature: f64,
+    /// Keep only the `k` most likely tokens (0 = off).
+    pub top_k: usize,
+    /// Keep the smallest set of tokens whose probability reaches `p` (1.0 = off).
+    pub top_p: f64,
+    /// Divides the logits of tokens already seen (1.0 = off).
+    pub repeat_penalty: f32,
+    pub seed: u64,
+    /// Generation ends when the text produced contains one of these.
+    pub stop: Vec<String>,
+    /// How many alternatives to report with each token.
+    pub top_alternatives: usize,
+}
+
+impl Default for GenerationSettings {
+    fn default() -> Self {
+        Self {
+            max_new_tokens: 32,
+            temperature: 0.0,
+            top_k: 0,
+            top_p: 1.0,
+            repeat_penalty: 1.0,
+            seed: 42,
+            stop: Vec::new(),
+            top_alternatives: 5,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    /// The worker runs; `simd` says whether its wasm was built with SIMD128.
+    Ready {
+        simd: bool,
+        version: String,
+    },
+    Tokenized {
+        id: RequestId,
+        ids: Vec<u32>,
+        tokens: Vec<String>,
+    },
+    /// Bytes of `file` received so far; `total` when the server said it.
+    Progress {
+        id: RequestId,
+        file: String,
+        loaded: u64,
+        total: Option<u64>,
+    },
+    Loaded {
+        id: RequestId,
+        info: ModelInfo,
+    },
+    /// Generation began: the prompt as token ids and the settings in force.
+    Started {
+        id: RequestId,
+        prompt_ids: Vec<u32>,
+        settings: GenerationSettings,
+    },
+    Token {
+        id: RequestId,
+        step: TokenStep,
+    },
+    Done {
+        id: RequestId,
+        reason: StopReason,
+        stats: GenerationStats,
+    },
+    /// A failure, in words a person can act on.
+    Error {
+        id: Option<RequestId>,
+        message: String,
+    },
+}
+
+/// One generated token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenStep {
+    pub id: u32,
+    pub text: String,
+    /// Probability of this token under the model (after temperature).
+    pub prob: f32,
+    /// The most likely tokens at this step, most likely first.
+    pub top: Vec<Alternative>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alternative {
+    pub id: u32,
+    pub text: String,
+    pub prob: f32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StopReason {
+    EndOfText,
+    MaxTokens,
+    StopString,
+    ContextFull,
+    Cancelled,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenerationStats {
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    pub prefill_ms: f64,
+    pub prefill_tok_s: f64,
+    pub decode_tok_s: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub arch: String,
+    pub parameters: u64,
+    pub layers: usize,
+    pub hidden_size: usize,
+    pub vocab_size: usize,
+    pub context_length: usize,
+    /// Tensor type name -> number of tensors of that type.
+    pub tensor_types: Vec<(String, usize)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_through_json() {
+        let request = Request::Generate {
+            id: 7,
+            prompt: "Hello".into(),
+            settings: GenerationSettings::default(),
+        };
+        let json = serde_json::to_string(&request).unwrap();
+        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request);
+    }
+}

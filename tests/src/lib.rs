@@ -1,0 +1,239 @@
+//! Harness for the end-to-end tests: serves the built page (`dist/`) on
+//! 127.0.0.1, starts chromedriver and headless Chromium, and offers waits.
+//! Nothing here skips: a missing build, browser or driver fails the test.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repo")
+        .to_path_buf()
+}
+
+/// A running page: the static server, the browser session, its driver.
+pub struct Page {
+    pub client: Client,
+    pub base_url: String,
+    _driver: Child,
+    _profile: PathBuf,
+}
+
+impl Page {
+    /// Serves `dist/` and opens it in a fresh headless Chromium.
+    pub async fn open() -> Page {
+        let dist = repo_root().join("dist");
+        assert!(
+            dist.join("index.html").is_file(),
+            "the page is not built: {} is missing (scripts/test.sh builds it with trunk)",
+            dist.display()
+        );
+        let base_url = serve(dist).await;
+        let driver_port = free_port().await;
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver must be installed (apt-get install chromium-driver)");
+        let profile = std::env::temp_dir().join(format!("lab-chromium-{driver_port}"));
+        let _ = std::fs::remove_dir_all(&profile);
+        let caps = json!({
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--window-size=1200,1400",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        });
+        let caps = caps.as_object().expect("object").clone();
+        let webdriver = format!("http://127.0.0.1:{driver_port}");
+        let started = Instant::now();
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&webdriver)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if started.elapsed() < Duration::from_secs(30) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("cannot start headless Chromium through chromedriver: {e}"),
+            }
+        };
+        client.goto(&base_url).await.expect("open the page");
+        Page {
+            client,
+            base_url,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    pub async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let v = self
+            .js(
+                "const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;",
+                vec![json!(css), json!(name)],
+            )
+            .await;
+        v.as_str().map(String::from)
+    }
+
+    pub async fn text(&self, css: &str) -> Option<String> {
+        let v = self
+            .js(
+                "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+                vec![json!(css)],
+            )
+            .await;
+        v.as_str().map(String::from)
+    }
+
+    /// Polls `check` until it returns Some, or fails after `secs` seconds.
+    pub async fn wait_for<T, F, Fut>(&self, what: &str, secs: u64, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let started = Instant::now();
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            if started.elapsed() > Duration::from_secs(secs) {
+                let error = self.text("#error").await;
+                self.screenshot(&format!("timeout-{}", what.replace(' ', "-")))
+                    .await;
+                panic!("timed out after {secs} s waiting for {what} (page error: {error:?})");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until attribute `name` of `css` equals `value`.
+    pub async fn wait_attr(&self, css: &str, name: &str, value: &str, secs: u64) {
+        self.wait_for(&format!("{css}[{name}={value}]"), secs, || async {
+            (self.attr(css, name).await.as_deref() == Some(value)).then_some(())
+        })
+        .await
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+    }
+
+    /// Sets an input's value the way typing would, then fires `input` and `change`.
+    pub async fn set_value(&self, css: &str, value: &str) {
+        self.js(
+            "const e = document.querySelector(arguments[0]);
+             e.value = arguments[1];
+             e.dispatchEvent(new Event('input', {bubbles: true}));
+             e.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![json!(css), json!(value)],
+        )
+        .await;
+    }
+
+    /// Saves a PNG into test-artifacts/ (ignored by git) for a person to look at.
+    pub async fn screenshot(&self, name: &str) {
+        let dir = repo_root().join("test-artifacts");
+        std::fs::create_dir_all(&dir).expect("create test-artifacts");
+        if let Ok(png) = self.client.screenshot().await {
+            std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+        }
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+async fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A minimal static file server for `root` on 127.0.0.1; returns its URL.
+async fn serve(root: PathBuf) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let root = root.clone();
+            tokio::spawn(async move {
+                let _ = answer(stream, &root).await;
+            });
+        }
+    });
+    format!("http://{addr}/")
+}
+
+async fn answer(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 8192];
+    let n = stream.read(&mut buf).await?;
+    let request = String::from_utf8_lossy(&buf[..n]);
+    let path = request.split_whitespace().nth(1).unwrap_or("/");
+    let path = path
+        .split('?')
+        .next()
+        .unwrap_or("/")
+        .trim_start_matches('/');
+    let path = if path.is_empty() { "index.html" } else { path };
+    let file = root.join(path);
+    let inside = !path.split('/').any(|part| part == "..");
+    let (status, body) = match tokio::fs::read(&file).await {
+        Ok(body) if inside => ("200 OK", body),
+        _ => ("404 Not Found", b"not found".to_vec()),
+    };
+    let header = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        content_type(path),
+        body.len()
+    );
+    stream.write_all(header.as_bytes()).await?;
+    stream.write_all(&body).await?;
+    stream.shutdown().await
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript",
+        "wasm" => "application/wasm",
+        "css" => "text/css",
+        "json" => "application/json",
+        "png" => "image/png",
+        _ => "application/octet-stream",
+    }
+}

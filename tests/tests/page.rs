@@ -1,0 +1,210 @@
+//! The built page in headless Chromium: worker start-up, a tokenizer round
+//! trip, loading and streaming from a GPT-2 file, Stop, and bad input.
+
+use e2e::{repo_root, Page};
+use serde_json::{json, Value};
+
+const TINY_GPT2: &str = "fixtures/gpt2-tiny-vocab/llama-q8_0.gguf";
+
+fn expected(fixture: &str) -> Value {
+    let path = repo_root()
+        .join("worker/tests/fixtures")
+        .join(fixture)
+        .join("expected.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {} is missing: {e}", path.display()));
+    serde_json::from_str(&text).expect("expected.json is JSON")
+}
+
+async fn wait_ready(page: &Page) {
+    page.wait_attr("#worker-status", "data-ready", "true", 60)
+        .await;
+}
+
+async fn load_tiny_gpt2(page: &Page) {
+    page.set_value("#weights-url", TINY_GPT2).await;
+    page.click("#load").await;
+    page.wait_attr("#model-info", "data-arch", "gpt2", 60).await;
+}
+
+#[tokio::test]
+async fn worker_starts_with_simd_and_tokenizes() {
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    assert_eq!(
+        page.attr("#worker-status", "data-simd").await.as_deref(),
+        Some("true")
+    );
+    let js_simd = page
+        .js("return window.pretrainLabSimd === true;", vec![])
+        .await;
+    assert_eq!(js_simd, json!(true), "the page's own SIMD check failed");
+
+    // GPT-2's tokenizer, computed in the worker.
+    page.set_value("#tokenize-input", "Hello world").await;
+    page.click("#tokenize").await;
+    page.wait_for("GPT-2 token ids", 30, || async {
+        (page.text("#token-ids").await.as_deref() == Some("15496 995")).then_some(())
+    })
+    .await;
+
+    // T5's tokenizer: a different file, the same round trip.
+    page.set_value("#tokenizer-select", "tokenizers/t5.json")
+        .await;
+    page.set_value(
+        "#tokenize-input",
+        "translate English to German: The house is wonderful.",
+    )
+    .await;
+    page.click("#tokenize").await;
+    page.wait_for("T5 token ids", 30, || async {
+        (page.text("#token-ids").await.as_deref()
+            == Some("13959 1566 12 2968 10 37 629 19 1627 5 1"))
+        .then_some(())
+    })
+    .await;
+    page.screenshot("foundation-tokenizer").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn gpt2_streams_the_reference_greedy_continuation() {
+    let expected = expected("gpt2-tiny-vocab");
+    let greedy = &expected["greedy"][0];
+    let want_prompt: Vec<String> = greedy["input_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    let want_ids: Vec<String> = greedy["generated_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    load_tiny_gpt2(&page).await;
+    let params: u64 = page
+        .attr("#model-info", "data-params")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(params > 1_600_000, "parameter count {params}");
+
+    page.set_value("#prompt", "Hello world").await;
+    page.set_value("#max-new-tokens", &want_ids.len().to_string())
+        .await;
+    page.set_value("#temperature", "0").await;
+    page.click("#generate").await;
+    page.wait_attr("#run-stats", "data-reason", "MaxTokens", 60)
+        .await;
+
+    // What the worker computed (its ids), not only what the page shows.
+    assert_eq!(
+        page.attr("#output", "data-prompt-ids").await.unwrap(),
+        want_prompt.join(" ")
+    );
+    assert_eq!(
+        page.attr("#output", "data-ids").await.unwrap(),
+        want_ids.join(" ")
+    );
+    assert_eq!(
+        page.attr("#run-stats", "data-generated").await.unwrap(),
+        want_ids.len().to_string()
+    );
+    let shown = page
+        .js(
+            "return document.querySelectorAll('#output .token').length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(shown, json!(want_ids.len()));
+    page.screenshot("gpt2-greedy").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn stop_ends_the_generation_in_the_worker() {
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    load_tiny_gpt2(&page).await;
+    page.set_value("#prompt", "Hello world").await;
+    page.set_value("#max-new-tokens", "120").await;
+    // Click Stop as soon as the first token is on screen.
+    page.js(
+        "const out = () => document.querySelector('#output');
+         const obs = new MutationObserver(() => {
+           if (document.querySelectorAll('#output .token').length >= 1) {
+             obs.disconnect();
+             document.querySelector('#stop').click();
+           }
+         });
+         obs.observe(document.body, {childList: true, subtree: true});
+         document.querySelector('#generate').click();",
+        vec![],
+    )
+    .await;
+    page.wait_attr("#run-stats", "data-reason", "Cancelled", 60)
+        .await;
+    let computed: usize = page
+        .attr("#run-stats", "data-generated")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        computed < 120,
+        "the worker computed all {computed} tokens despite Stop"
+    );
+    // No token arrives after Done: the worker has stopped.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let shown = page
+        .js(
+            "return document.querySelectorAll('#output .token').length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(shown, json!(computed));
+    page.screenshot("gpt2-stopped").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn bad_model_files_get_a_message_and_lose_nothing() {
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    page.set_value("#prompt", "my carefully written prompt")
+        .await;
+
+    page.set_value("#weights-url", "fixtures/no-such-model.gguf")
+        .await;
+    page.click("#load").await;
+    let message = page
+        .wait_for("a 404 message", 30, || async { page.text("#error").await })
+        .await;
+    assert!(message.contains("404"), "{message}");
+
+    // A file that is not a model (JSON) is refused with a sentence.
+    page.set_value("#weights-url", "fixtures/gpt2-tiny-vocab/config.json")
+        .await;
+    page.click("#load").await;
+    let message = page
+        .wait_for("a not-a-model message", 30, || async {
+            page.text("#error").await.filter(|m| !m.contains("404"))
+        })
+        .await;
+    assert!(message.contains("not a model file"), "{message}");
+    page.screenshot("bad-model-file").await;
+
+    // The page still works, and the prompt was kept.
+    let prompt = page
+        .js("return document.querySelector('#prompt').value;", vec![])
+        .await;
+    assert_eq!(prompt, json!("my carefully written prompt"));
+    load_tiny_gpt2(&page).await;
+    page.close().await;
+}

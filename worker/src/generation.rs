@@ -1,0 +1,291 @@
+//! Token-by-token generation shared by every model: sampling, stop rules,
+//! streaming text, and speed figures. The caller drives it one token at a
+//! time, so the worker can yield (and hear Cancel) between tokens.
+
+use candle_core::Result;
+use protocol::{Alternative, GenerationSettings, GenerationStats, StopReason, TokenStep};
+use tokenizers::Tokenizer;
+use web_time::Instant;
+
+/// A model that continues a token sequence: `prefill` takes the prompt,
+/// `step` one more token; both return the next-token logits.
+pub trait LanguageModel {
+    fn prefill(&mut self, prompt: &[u32]) -> Result<Vec<f32>>;
+    fn step(&mut self, token: u32) -> Result<Vec<f32>>;
+    fn eos_token_id(&self) -> Option<u32>;
+    /// How many more tokens fit after `used` tokens (None = no limit).
+    fn room_after(&self, used: usize) -> Option<usize>;
+}
+
+/// SplitMix64: tiny, seedable, and the same on every platform.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+pub struct Sampler {
+    settings: GenerationSettings,
+    rng: Rng,
+}
+
+/// The token chosen and what the distribution looked like.
+pub struct Choice {
+    pub id: u32,
+    pub prob: f32,
+    pub top: Vec<(u32, f32)>,
+}
+
+impl Sampler {
+    pub fn new(settings: GenerationSettings) -> Self {
+        let rng = Rng::new(settings.seed);
+        Self { settings, rng }
+    }
+
+    /// Picks the next token. `seen` are the tokens the repetition penalty
+    /// applies to (prompt and output, as in Hugging Face).
+    pub fn choose(&mut self, logits: &[f32], seen: &[u32]) -> Choice {
+        let mut logits = logits.to_vec();
+        let penalty = self.settings.repeat_penalty;
+        if penalty != 1.0 && penalty > 0.0 {
+            let mut done = vec![false; logits.len()];
+            for &id in seen {
+                let i = id as usize;
+                if i < logits.len() && !done[i] {
+                    done[i] = true;
+                    let l = logits[i];
+                    logits[i] = if l < 0.0 { l * penalty } else { l / penalty };
+                }
+            }
+        }
+        let greedy = self.settings.temperature <= 0.0;
+        let temperature = if greedy {
+            1.0
+        } else {
+            self.settings.temperature as f32
+        };
+        let probs = softmax(&logits, temperature);
+        let mut order: Vec<usize> = (0..probs.len()).collect();
+        // Highest probability first; ties keep the lower id first, like argmax.
+        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+        let top = order
+            .iter()
+            .take(self.settings.top_alternatives)
+            .map(|&i| (i as u32, probs[i]))
+            .collect();
+        let id = if greedy {
+            order[0]
+        } else {
+            self.sample(&probs, &order)
+        };
+        Choice {
+            id: id as u32,
+            prob: probs[id],
+            top,
+        }
+    }
+
+    /// Samples from the top-k / top-p nucleus of `probs` (sorted by `order`).
+    fn sample(&mut self, probs: &[f32], order: &[usize]) -> usize {
+        let mut keep = order.len();
+        if self.settings.top_k > 0 {
+            keep = keep.min(self.settings.top_k);
+        }
+        if self.settings.top_p < 1.0 {
+            let mut mass = 0.0f64;
+            for (n, &i) in order.iter().enumerate().take(keep) {
+                mass += probs[i] as f64;
+                if mass >= self.settings.top_p {
+                    keep = n + 1;
+                    break;
+                }
+            }
+        }
+        let kept = &order[..keep.max(1)];
+        let total: f64 = kept.iter().map(|&i| probs[i] as f64).sum();
+        let mut r = self.rng.next_f64() * total;
+        for &i in kept {
+            r -= probs[i] as f64;
+            if r < 0.0 {
+                return i;
+            }
+        }
+        kept[kept.len() - 1]
+    }
+}
+
+pub fn softmax(logits: &[f32], temperature: f32) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = logits
+        .iter()
+        .map(|&l| ((l - max) / temperature).exp())
+        .collect();
+    let sum: f32 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
+/// One generation in progress.
+pub struct Generation<'a, M: LanguageModel> {
+    model: &'a mut M,
+    tokenizer: &'a Tokenizer,
+    sampler: Sampler,
+    settings: GenerationSettings,
+    tokens: Vec<u32>,
+    prompt_len: usize,
+    next_logits: Vec<f32>,
+    text: String,
+    stats: GenerationStats,
+    decode_started: Option<Instant>,
+    finished: Option<StopReason>,
+}
+
+impl<'a, M: LanguageModel> Generation<'a, M> {
+    /// Runs the prompt through the model (the prefill).
+    pub fn start(
+        model: &'a mut M,
+        tokenizer: &'a Tokenizer,
+        prompt: Vec<u32>,
+        settings: GenerationSettings,
+    ) -> Result<Self> {
+        if prompt.is_empty() {
+            candle_core::bail!("the prompt is empty: type something first")
+        }
+        if let Some(0) = model.room_after(prompt.len()) {
+            candle_core::bail!("the prompt fills the model's whole context: shorten it")
+        }
+        let started = Instant::now();
+        let next_logits = model.prefill(&prompt)?;
+        let prefill_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let stats = GenerationStats {
+            prompt_tokens: prompt.len(),
+            prefill_ms,
+            prefill_tok_s: prompt.len() as f64 / (prefill_ms / 1000.0).max(1e-9),
+            ..Default::default()
+        };
+        Ok(Self {
+            model,
+            tokenizer,
+            sampler: Sampler::new(settings.clone()),
+            settings,
+            prompt_len: prompt.len(),
+            tokens: prompt,
+            next_logits,
+            text: String::new(),
+            stats,
+            decode_started: None,
+            finished: None,
+        })
+    }
+
+    pub fn prompt_ids(&self) -> &[u32] {
+        &self.tokens[..self.prompt_len]
+    }
+
+    pub fn generated_ids(&self) -> &[u32] {
+        &self.tokens[self.prompt_len..]
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn finished(&self) -> Option<StopReason> {
+        self.finished
+    }
+
+    pub fn stats(&self) -> &GenerationStats {
+        &self.stats
+    }
+
+    pub fn cancel(&mut self) {
+        self.finished.get_or_insert(StopReason::Cancelled);
+    }
+
+    /// Produces the next token, or `None` once a stop rule has fired.
+    pub fn next_token(&mut self) -> Result<Option<TokenStep>> {
+        if self.finished.is_some() {
+            return Ok(None);
+        }
+        let generated = self.tokens.len() - self.prompt_len;
+        if generated >= self.settings.max_new_tokens {
+            self.finished = Some(StopReason::MaxTokens);
+            return Ok(None);
+        }
+        let choice = self.sampler.choose(&self.next_logits, &self.tokens);
+        self.tokens.push(choice.id);
+        let step = TokenStep {
+            id: choice.id,
+            text: self.append_text()?,
+            prob: choice.prob,
+            top: choice
+                .top
+                .iter()
+                .map(|&(id, prob)| Alternative {
+                    id,
+                    text: self.token_text(id),
+                    prob,
+                })
+                .collect(),
+        };
+        self.stats.generated_tokens += 1;
+
+        if Some(choice.id) == self.model.eos_token_id() {
+            self.finished = Some(StopReason::EndOfText);
+        } else if self
+            .settings
+            .stop
+            .iter()
+            .any(|s| !s.is_empty() && self.text.contains(s.as_str()))
+        {
+            self.finished = Some(StopReason::StopString);
+        } else if self.stats.generated_tokens >= self.settings.max_new_tokens {
+            self.finished = Some(StopReason::MaxTokens);
+        } else if self.model.room_after(self.tokens.len()) == Some(0) {
+            self.finished = Some(StopReason::ContextFull);
+        } else {
+            // Time only the decode steps: the first token comes from the prefill.
+            let started = *self.decode_started.get_or_insert_with(Instant::now);
+            self.next_logits = self.model.step(choice.id)?;
+            let steps = self.stats.generated_tokens as f64;
+            self.stats.decode_tok_s = steps / started.elapsed().as_secs_f64().max(1e-9);
+        }
+        Ok(Some(step))
+    }
+
+    /// Decodes all generated ids and returns what was added to the text.
+    /// Byte-level BPE can split a character across tokens: hold back a
+    /// trailing replacement character until the rest arrives.
+    fn append_text(&mut self) -> Result<String> {
+        let full = self
+            .tokenizer
+            .decode(self.generated_ids(), true)
+            .map_err(candle_core::Error::msg)?;
+        let settled = full.trim_end_matches('\u{FFFD}');
+        let new = settled
+            .get(self.text.len()..)
+            .unwrap_or_default()
+            .to_string();
+        if settled.starts_with(self.text.as_str()) {
+            self.text.push_str(&new);
+            Ok(new)
+        } else {
+            Ok(String::new())
+        }
+    }
+
+    fn token_text(&self, id: u32) -> String {
+        self.tokenizer.decode(&[id], false).unwrap_or_default()
+    }
+}

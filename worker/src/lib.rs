@@ -1,0 +1,20 @@
+//! The model runtime of Pretrain Lab. It compiles natively (tests, the `lab`
+//! CLI) and to wasm32 (the Web Worker in `src/bin/worker.rs`).
+
+pub mod generation;
+pub mod gpt2;
+pub mod nn;
+pub mod session;
+pub mod weights;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+/// An error as a sentence for people: without the backtrace candle attaches
+/// when `RUST_BACKTRACE` is set.
+pub fn plain_error(e: &candle_core::Error) -> String {
+    match e {
+        candle_core::Error::WithBacktrace { inner, .. } => plain_error(inner),
+        other => other.to_string(),
+    }
+}

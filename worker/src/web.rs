@@ -1,0 +1,270 @@
+//! The Web Worker: receives [`Request`]s from the page, answers with
+//! [`Event`]s. Long work is async and yields between tokens, so a Cancel
+//! posted by the page is seen before the next token is computed.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use js_sys::{Promise, Reflect, Uint8Array};
+use protocol::{Event, GenerationSettings, ModelSpec, Request, RequestId};
+use tokenizers::Tokenizer;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent, Response};
+
+use crate::generation::Generation;
+use crate::session::{tokenizer_from_bytes, ModelFiles, Session};
+
+#[derive(Default)]
+struct State {
+    session: Option<Rc<Session>>,
+    tokenizers: HashMap<String, Rc<Tokenizer>>,
+    cancelled: HashSet<RequestId>,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(event: &Event) {
+    match serde_wasm_bindgen::to_value(event) {
+        Ok(value) => {
+            if let Err(e) = scope().post_message(&value) {
+                web_sys::console::error_2(&"worker: postMessage failed".into(), &e);
+            }
+        }
+        Err(e) => web_sys::console::error_1(&format!("worker: cannot encode {e}").into()),
+    }
+}
+
+fn js_error(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+        })
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// Installs the message handler and tells the page the worker is ready.
+pub fn start() {
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        match serde_wasm_bindgen::from_value::<Request>(event.data()) {
+            Ok(request) => handle(request),
+            Err(e) => post(&Event::Error {
+                id: None,
+                message: format!("the worker got a message it does not understand: {e}"),
+            }),
+        }
+    });
+    scope().set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+    post(&Event::Ready {
+        simd: cfg!(target_feature = "simd128"),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    });
+}
+
+fn handle(request: Request) {
+    match request {
+        Request::Hello => post(&Event::Ready {
+            simd: cfg!(target_feature = "simd128"),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }),
+        Request::Cancel { id } => STATE.with(|s| {
+            s.borrow_mut().cancelled.insert(id);
+        }),
+        Request::Tokenize {
+            id,
+            tokenizer_url,
+            text,
+        } => spawn_local(async move {
+            if let Err(message) = tokenize(id, &tokenizer_url, &text).await {
+                post(&Event::Error {
+                    id: Some(id),
+                    message,
+                });
+            }
+        }),
+        Request::Load { id, model } => spawn_local(async move {
+            if let Err(message) = load(id, model).await {
+                post(&Event::Error {
+                    id: Some(id),
+                    message,
+                });
+            }
+        }),
+        Request::Generate {
+            id,
+            prompt,
+            settings,
+        } => spawn_local(async move {
+            if let Err(message) = generate(id, &prompt, settings).await {
+                post(&Event::Error {
+                    id: Some(id),
+                    message,
+                });
+            }
+        }),
+    }
+}
+
+async fn tokenizer(url: &str) -> Result<Rc<Tokenizer>, String> {
+    if let Some(t) = STATE.with(|s| s.borrow().tokenizers.get(url).cloned()) {
+        return Ok(t);
+    }
+    let bytes = fetch_bytes(None, url).await?;
+    let t = Rc::new(tokenizer_from_bytes(&bytes).map_err(|e| crate::plain_error(&e))?);
+    STATE.with(|s| s.borrow_mut().tokenizers.insert(url.to_string(), t.clone()));
+    Ok(t)
+}
+
+async fn tokenize(id: RequestId, url: &str, text: &str) -> Result<(), String> {
+    let tokenizer = tokenizer(url).await?;
+    let encoding = tokenizer.encode(text, true).map_err(|e| e.to_string())?;
+    post(&Event::Tokenized {
+        id,
+        ids: encoding.get_ids().to_vec(),
+        tokens: encoding.get_tokens().to_vec(),
+    });
+    Ok(())
+}
+
+async fn load(id: RequestId, spec: ModelSpec) -> Result<(), String> {
+    let weights = fetch_bytes(Some(id), &spec.weights_url).await?;
+    let config = match &spec.config_url {
+        Some(url) => Some(
+            String::from_utf8(fetch_bytes(Some(id), url).await?)
+                .map_err(|_| format!("{url} is not a text file"))?,
+        ),
+        None => None,
+    };
+    let tokenizer_json = fetch_bytes(Some(id), &spec.tokenizer_url).await?;
+    let session = Session::load(ModelFiles {
+        name: &spec.name,
+        weights: &weights,
+        config_json: config.as_deref(),
+        tokenizer_json: &tokenizer_json,
+        quantize_to: None,
+    })
+    .map_err(|e| format!("{} cannot be loaded: {}", spec.name, crate::plain_error(&e)))?;
+    let info = session.info.clone();
+    STATE.with(|s| s.borrow_mut().session = Some(Rc::new(session)));
+    post(&Event::Loaded { id, info });
+    Ok(())
+}
+
+async fn generate(id: RequestId, prompt: &str, settings: GenerationSettings) -> Result<(), String> {
+    let session = STATE
+        .with(|s| s.borrow().session.clone())
+        .ok_or("no model is loaded yet: load one first")?;
+    if prompt.trim().is_empty() {
+        return Err("the prompt is empty: type something first".into());
+    }
+    let prompt_ids = session.encode(prompt).map_err(|e| crate::plain_error(&e))?;
+    let mut runner = session.runner();
+    let mut generation = Generation::start(
+        &mut runner,
+        &session.tokenizer,
+        prompt_ids,
+        settings.clone(),
+    )
+    .map_err(|e| crate::plain_error(&e))?;
+    post(&Event::Started {
+        id,
+        prompt_ids: generation.prompt_ids().to_vec(),
+        settings,
+    });
+    loop {
+        // Let queued messages (Cancel) run before computing the next token.
+        yield_to_event_loop().await;
+        if STATE.with(|s| s.borrow_mut().cancelled.remove(&id)) {
+            generation.cancel();
+        }
+        match generation
+            .next_token()
+            .map_err(|e| crate::plain_error(&e))?
+        {
+            Some(step) => post(&Event::Token { id, step }),
+            None => break,
+        }
+    }
+    post(&Event::Done {
+        id,
+        reason: generation
+            .finished()
+            .unwrap_or(protocol::StopReason::MaxTokens),
+        stats: generation.stats().clone(),
+    });
+    Ok(())
+}
+
+/// A MessageChannel round trip: unlike `setTimeout` it is not clamped to 4 ms.
+async fn yield_to_event_loop() {
+    let Ok(channel) = MessageChannel::new() else {
+        return;
+    };
+    let promise = Promise::new(&mut |resolve, _| {
+        channel.port1().set_onmessage(Some(&resolve));
+    });
+    let _ = channel.port2().post_message(&JsValue::UNDEFINED);
+    let _ = JsFuture::from(promise).await;
+    channel.port1().set_onmessage(None);
+}
+
+/// Downloads a file, reporting progress for request `id` as chunks arrive.
+async fn fetch_bytes(id: Option<RequestId>, url: &str) -> Result<Vec<u8>, String> {
+    let response = JsFuture::from(scope().fetch_with_str(url))
+        .await
+        .map_err(|e| format!("{url} could not be downloaded: {}", js_error(e)))?;
+    let response: Response = response.unchecked_into();
+    if !response.ok() {
+        return Err(format!(
+            "{url} could not be downloaded: the server answered {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    let total = response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(body) = response.body() else {
+        return Ok(Vec::new());
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("{url}: the download broke off: {}", js_error(e)))?;
+        let done = Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        if let Ok(value) = Reflect::get(&chunk, &"value".into()) {
+            bytes.extend(value.unchecked_into::<Uint8Array>().to_vec());
+        }
+        if let Some(id) = id {
+            post(&Event::Progress {
+                id,
+                file: url.to_string(),
+                loaded: bytes.len() as u64,
+                total,
+            });
+        }
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,123 @@
+//! The `lab` command line: same files, same code, fixed interface.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn lab(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lab"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("run lab")
+}
+
+#[test]
+fn generate_json_gives_the_reference_greedy_ids() {
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/tests/fixtures/gpt2-tiny-vocab/expected.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let want = &expected["greedy"][0]["generated_ids"];
+    let n = want.as_array().unwrap().len().to_string();
+    let out = lab(&[
+        "generate",
+        "--model",
+        "tests/fixtures/gpt2-tiny-vocab/llama-q8_0.gguf",
+        "--prompt",
+        "Hello world",
+        "--max-new-tokens",
+        &n,
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["prompt_ids"], serde_json::json!([15496, 995]));
+    assert_eq!(&json["generated_ids"], want);
+    assert_eq!(
+        json["steps"].as_array().unwrap().len(),
+        want.as_array().unwrap().len()
+    );
+    assert!(json["decode_tok_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn sampling_flags_change_the_output_and_the_seed_repeats_it() {
+    let base = [
+        "generate",
+        "--model",
+        "tests/fixtures/gpt2-tiny-vocab/llama-q8_0.gguf",
+        "--prompt",
+        "Hello world",
+        "--max-new-tokens",
+        "12",
+        "--json",
+    ];
+    let ids = |extra: &[&str]| {
+        let out = lab(&[&base[..], extra].concat());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["generated_ids"].clone()
+    };
+    let greedy = ids(&[]);
+    let hot = ["--temperature", "2.0", "--seed", "1"];
+    let sampled = ids(&hot);
+    assert_ne!(
+        greedy, sampled,
+        "temperature 2 should leave the greedy path"
+    );
+    assert_eq!(sampled, ids(&hot), "the same seed gives the same tokens");
+    assert_ne!(sampled, ids(&["--temperature", "2.0", "--seed", "2"]));
+    // top-k 1 is greedy whatever the temperature.
+    assert_eq!(ids(&["--temperature", "2.0", "--top-k", "1"]), greedy);
+}
+
+#[test]
+fn inspect_reports_arch_types_and_parameters() {
+    let out = lab(&["inspect", "tests/fixtures/gpt2-tiny/llama-q4_0.gguf"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("arch: gpt2"), "{text}");
+    assert!(text.contains("q4_0"), "{text}");
+    assert!(
+        text.contains("blk.0.attn_qkv.weight [192, 64] q4_0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_missing_or_bad_file_is_one_line_and_a_failure() {
+    for args in [
+        vec!["inspect", "no/such/file.gguf"],
+        vec!["inspect", "tests/fixtures/gpt2-tiny/config.json"],
+        vec![
+            "generate",
+            "--model",
+            "tests/fixtures/gpt2-tiny/hf-f32.gguf",
+            "--prompt",
+            "x",
+        ],
+        vec!["generate", "--prompt", "x"],
+    ] {
+        let out = lab(&args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("lab: "), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -1,0 +1,111 @@
+//! The full path the worker and `lab` take: files -> Session -> Generation.
+
+use protocol::{GenerationSettings, StopReason};
+use serde_json::Value;
+use worker::generation::Generation;
+use worker::session::{ModelFiles, Session};
+
+fn read(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn tiny_session(weights: &[u8]) -> candle_core::Result<Session> {
+    Session::load(ModelFiles {
+        name: "tiny",
+        weights,
+        config_json: None,
+        tokenizer_json: &read("../static/tokenizers/gpt2.json"),
+        quantize_to: None,
+    })
+}
+
+#[test]
+fn streams_the_reference_greedy_continuation_from_text() {
+    let expected: Value =
+        serde_json::from_slice(&read("tests/fixtures/gpt2-tiny-vocab/expected.json")).unwrap();
+    let greedy = &expected["greedy"][0];
+    let want: Vec<u32> = serde_json::from_value(greedy["generated_ids"].clone()).unwrap();
+    let session = tiny_session(&read("tests/fixtures/gpt2-tiny-vocab/llama-q8_0.gguf")).unwrap();
+    let prompt = session.encode(greedy["text"].as_str().unwrap()).unwrap();
+    assert_eq!(prompt, [15496, 995]);
+    let mut runner = session.runner();
+    let settings = GenerationSettings {
+        max_new_tokens: want.len(),
+        ..Default::default()
+    };
+    let mut generation =
+        Generation::start(&mut runner, &session.tokenizer, prompt, settings).unwrap();
+    let mut streamed = String::new();
+    while let Some(step) = generation.next_token().unwrap() {
+        assert!(step.prob > 0.0 && step.prob <= 1.0);
+        assert_eq!(
+            step.top[0].id, step.id,
+            "greedy picks the most likely token"
+        );
+        streamed.push_str(&step.text);
+    }
+    assert_eq!(generation.generated_ids(), want.as_slice());
+    assert_eq!(generation.finished(), Some(StopReason::MaxTokens));
+    assert_eq!(streamed, generation.text());
+    assert_eq!(generation.stats().generated_tokens, want.len());
+}
+
+#[test]
+fn cancel_stops_before_the_next_token() {
+    let session = tiny_session(&read("tests/fixtures/gpt2-tiny-vocab/llama-q8_0.gguf")).unwrap();
+    let mut runner = session.runner();
+    let mut generation = Generation::start(
+        &mut runner,
+        &session.tokenizer,
+        vec![15496, 995],
+        GenerationSettings::default(),
+    )
+    .unwrap();
+    assert!(generation.next_token().unwrap().is_some());
+    generation.cancel();
+    assert!(generation.next_token().unwrap().is_none());
+    assert_eq!(generation.finished(), Some(StopReason::Cancelled));
+    assert_eq!(generation.generated_ids().len(), 1);
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_panic() {
+    let good = read("tests/fixtures/gpt2-tiny-vocab/llama-q8_0.gguf");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("html", b"<!doctype html><html></html>".to_vec()),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("header only", good[..64].to_vec()),
+        ("garbage", vec![7u8; 4096]),
+    ];
+    for (name, bytes) in cases {
+        let err = tiny_session(&bytes).err();
+        assert!(err.is_some(), "{name}: a broken file loaded");
+    }
+    // A 1,024-token model with GPT-2's 50,257-token tokenizer does not fit.
+    let small = read("tests/fixtures/gpt2-tiny/llama-f32.gguf");
+    let err = tiny_session(&small)
+        .err()
+        .expect("mismatch refused")
+        .to_string();
+    assert!(err.contains("tokenizer"), "{err}");
+
+    let session = tiny_session(&good).unwrap();
+    let mut runner = session.runner();
+    let empty = Generation::start(
+        &mut runner,
+        &session.tokenizer,
+        vec![],
+        GenerationSettings::default(),
+    );
+    assert!(empty.err().unwrap().to_string().contains("empty"));
+    let too_long = vec![995; 500];
+    let mut runner = session.runner();
+    let long = Generation::start(
+        &mut runner,
+        &session.tokenizer,
+        too_long,
+        GenerationSettings::default(),
+    );
+    assert!(long.err().unwrap().to_string().contains("context"));
+}
