@@ -28,7 +28,7 @@ cargo test --workspace --exclude e2e --locked
 step "release page build (trunk, wasm SIMD128)"
 trunk build --release
 # Prove SIMD made it into the worker: its wasm must contain v128 instructions.
-worker_wasm=$(ls dist/worker-*_bg.wasm)
+worker_wasm=$(ls dist/worker*_bg.wasm)
 if ! wasm-dis "$worker_wasm" 2>/dev/null | grep -q 'i32x4\|f32x4\|i8x16'; then
   echo "the worker wasm has no SIMD instructions: was +simd128 dropped?" >&2
   exit 1

@@ -122,9 +122,10 @@ fn Output() -> impl IntoView {
             };
             let reason = run.finished.as_ref().map(|(r, _)| format!("{r:?}")).unwrap_or_default();
             let computed = run.finished.as_ref().map(|(_, s)| s.generated_tokens.to_string()).unwrap_or_default();
+            let prompt_ids = run.prompt_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" ");
             view! {
                 <div id="output" class="output" data-run=run.id.to_string()
-                    data-prompt-ids=run.prompt_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" ")
+                    data-prompt-ids=prompt_ids
                     data-ids=ids>{tokens}</div>
                 <p id="run-stats" class="stats" data-reason=reason data-generated=computed>{status}</p>
             }

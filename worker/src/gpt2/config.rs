@@ -79,7 +79,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.n_head == 0 || self.n_embd % self.n_head != 0 {
+        if self.n_head == 0 || !self.n_embd.is_multiple_of(self.n_head) {
             bail!(
                 "n_embd {} is not a multiple of n_head {}",
                 self.n_embd,
