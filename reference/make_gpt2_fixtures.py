@@ -14,6 +14,7 @@ Run from the repository root:
     $HOME/.cache/pretrain-lab/refvenv/bin/python reference/make_gpt2_fixtures.py
         -> worker/tests/fixtures/gpt2-tiny/        (numerics fixtures, vocab 1024)
         -> worker/tests/fixtures/gpt2-tiny-vocab/  (full GPT-2 vocab, for tokenizer/browser tests)
+        -> worker/tests/fixtures/gpt2-k256/        (rows of 256, for k-quants quantized at load)
 
     $HOME/.cache/pretrain-lab/refvenv/bin/python reference/make_gpt2_fixtures.py --bench
         -> additionally $HOME/.cache/pretrain-lab/bench-models/gpt2-124M-{q8_0,q4_0}.gguf
@@ -518,6 +519,92 @@ def make_tiny_vocab(log: list[str]) -> None:
     write_json(out / "expected.json", expected)
 
 
+def quant_roundtrip(model: GPT2LMHeadModel, qtype: QT) -> GPT2LMHeadModel:
+    """A copy of `model` whose 2-D weights (llama.cpp layout, i.e. rows along the input dim) went through
+    `qtype` quantization and back (in memory; nothing is written)."""
+    t = {}
+    for name, arr in llama_tensors(model).items():
+        t[name] = arr if arr.ndim == 1 else gguf.quants.dequantize(gguf.quants.quantize(arr, qtype), qtype).reshape(arr.shape)
+    return model_from_tensors(model, t, "llama")
+
+
+def make_k256(log: list[str]) -> None:
+    """A GPT-2 whose every weight row is a multiple of 256 long, for candle's k-quants (q4_k, q6_k) quantized at load."""
+    out = FIXTURES / "gpt2-k256"
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = GPT2Config(vocab_size=256, n_positions=32, n_embd=256, n_layer=1, n_head=4, n_inner=256,
+                     activation_function="gelu_new", layer_norm_epsilon=1e-5,
+                     bos_token_id=255, eos_token_id=255, tie_word_embeddings=True)
+    # the gpt2-tiny std's scaled by sqrt(64/256) for the 4x wider rows (logit std ~2.4)
+    model = build_model(cfg, seed=256, std_emb=0.15, std_pos=0.05, std_attn=0.125,
+                        std_mlp_in=0.075, std_mlp_out=0.1)
+    save_hf(model, out)
+    for name, prm in model.named_parameters():  # every 2-D dim a multiple of 256, except wpe's 32 rows
+        assert prm.ndim == 1 or (prm.shape[-1] % 256 == 0 and (prm.shape[0] % 256 == 0 or name.endswith("wpe.weight"))), name
+
+    rng = np.random.default_rng(256256)
+    case_ids = [random_ids(rng, n, 255) for n in (3, 9)]
+    cases, all_logits = [], []
+    for ids in case_ids:
+        lg = forward(model, ids).logits[0]
+        all_logits.append(lg)
+        cases.append({"name": f"len{len(ids)}", "input_ids": ids, "logits": r7(lg)})
+    stats = gap_stats(torch.cat(all_logits))
+    log.append(f"gpt2-k256 f32 logits: {stats}")
+
+    # greedy: gguf-py cannot quantize q4_k / q6_k, so in-memory q8_0 / q5_1 / q4_1 round trips of every 2-D
+    # weight (llama.cpp [out, in] layout, i.e. blocks along the input dim as candle's QMatMul has them) stand
+    # in for candle's k-quants. The prompt is drawn until the f32 run has every top-1/top-2 gap >= 0.1 and
+    # >= 8 distinct tokens, and the q8_0 and q5_1 round trips (weight error 0.5 % / 3.8 %, above q6_k's)
+    # generate the SAME 12 tokens with every gap >= 0.05. q4_1 (≈ q4_k, 7.8 %) is only recorded: a 4-bit
+    # random model has logit noise ≈ 0.2 × logit std, so a 12-token match cannot be had at a sane price.
+    proxies = {k: quant_roundtrip(model, q) for k, q in (("q8_0", QT.Q8_0), ("q5_1", QT.Q5_1), ("q4_1", QT.Q4_1))}
+    prng = np.random.default_rng(2561)
+    n_new = 12
+    for attempt in range(2000):
+        p = random_ids(prng, 5, 255)
+        gen, gaps = greedy(model, p, n_new)
+        if min(gaps) < 0.1 or len(set(gen)) < 8:
+            continue
+        ok = True
+        for k in ("q8_0", "q5_1"):
+            g2, gaps2 = greedy(proxies[k], p, n_new)
+            if g2 != gen or min(gaps2) < 0.05:
+                ok = False
+                break
+        if ok:
+            break
+    else:
+        raise RuntimeError("gpt2-k256: no greedy prompt found")
+    log.append(f"gpt2-k256 greedy prompt found after {attempt + 1} draws: {p} -> {gen}, min gap {min(gaps):.3g}")
+    proxy_diff, proxy_greedy = {}, {}
+    for k, m in proxies.items():
+        md = max((forward(m, ids).logits[0] - ref).abs().max().item() for ids, ref in zip(case_ids, all_logits))
+        proxy_diff[k] = r7(md)
+        g2, _ = greedy(m, p, n_new)
+        proxy_greedy[k] = g2
+        log.append(f"gpt2-k256 {k} round trip: max |logit - f32| {md:.4g} on the cases; greedy {g2} "
+                   f"({sum(a == b for a, b in zip(g2, gen))}/{n_new} equal to f32)")
+    reloaded = GPT2LMHeadModel.from_pretrained(str(out), attn_implementation="eager").eval()
+    assert_tied(reloaded)
+    for ids in case_ids:
+        d = (forward(reloaded, ids).logits - forward(model, ids).logits).abs().max().item()
+        assert d < 1e-5, f"safetensors round trip: {d}"
+    expected = {
+        "generator": {"script": "reference/make_gpt2_fixtures.py", "transformers": transformers.__version__,
+                      "torch": torch.__version__, "gguf": package_version("gguf"),
+                      "numpy": np.__version__},
+        "config": json.loads(model.config.to_json_string()),
+        "logit_stats": r7(stats),
+        "cases": cases,
+        "greedy": [{"input_ids": p, "generated_ids": gen, "top2_gaps": r7(gaps)}],
+        "proxy_quant": {"note": "transformers on in-memory gguf-py round trips of every 2-D weight ([out, in] "
+                                "layout); information only, not candle's k-quants",
+                        "max_abs_diff_vs_f32": proxy_diff, "greedy_generated_ids": proxy_greedy},
+    }
+    write_json(out / "expected.json", expected)
+
+
 def make_bench(log: list[str]) -> None:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     cfg = GPT2Config()  # the real gpt2 (124M) shape
@@ -560,6 +647,7 @@ def main() -> None:
         if not args.only_bench:
             make_tiny(log)
             make_tiny_vocab(log)
+            make_k256(log)
         if args.bench or args.only_bench:
             make_bench(log)
     finally:

@@ -319,3 +319,42 @@ fn the_untied_output_tensor_is_used_when_present() {
     let model = load("gpt2-tiny", "llama-q8_0-output.gguf", false, None);
     assert!(model.parameters > load("gpt2-tiny", "llama-q8_0.gguf", false, None).parameters);
 }
+
+/// k-quants need rows of 256: a 256-wide model, quantized at load from plain
+/// safetensors, against transformers' f32 logits (so the bound includes the
+/// quantization itself; measured figures are in docs/gpt2.md).
+#[test]
+fn k_quants_quantized_at_load() {
+    let e = expected("gpt2-k256");
+    // (type, logit bound, greedy steps that must agree out of 12). k-quant
+    // kernels quantize activations per 256 values (q8_K), coarser than q8_0's
+    // 32, so q6_k lands above q8_0; q4_k's 4-bit weights drift from step 1.
+    for (dtype, bound, steps) in [
+        ("q6_k", 0.75, 8),
+        ("q4_k", 4.0, 0),
+        ("q8_0", 0.35, 12),
+        ("f16", 0.01, 12),
+    ] {
+        let bytes = std::fs::read(fixture("gpt2-k256").join("model.safetensors")).unwrap();
+        let store = TensorStore::from_bytes(&bytes, Some(parse_dtype(dtype).unwrap())).unwrap();
+        let (_, types) = store.summary();
+        assert!(
+            types.iter().any(|(t, n)| t == dtype && *n >= 5),
+            "{dtype}: {types:?}"
+        );
+        let config = std::fs::read_to_string(fixture("gpt2-k256").join("config.json")).unwrap();
+        let model = gpt2::load(store, Some(&config)).unwrap();
+        let err = logits_error(&model, &e["cases"]);
+        println!("gpt2-k256 as {dtype}: max |logit error| vs f32 transformers = {err}");
+        assert!(err < bound, "{dtype}: logits off by {err} (bound {bound})");
+        let g = &e["greedy"][0];
+        let want = ids(&g["generated_ids"]);
+        let got = greedy(&model, &ids(&g["input_ids"]), want.len());
+        let same = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
+        println!(
+            "gpt2-k256 as {dtype}: greedy equal for {same} of {} steps",
+            want.len()
+        );
+        assert!(same >= steps, "{dtype}: greedy differs at step {same}");
+    }
+}
