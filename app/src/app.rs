@@ -11,6 +11,7 @@ pub fn App() -> impl IntoView {
     let lab = Lab::new();
     provide_context(lab);
     lab.connect();
+    lab.load_tasks();
     view! {
         <header>
             <h1>"Pretrain Lab"</h1>

@@ -1,9 +1,13 @@
 //! The page's state: signals every component reads, updated by worker events.
 
 use leptos::prelude::*;
+use protocol::tasks::Tasks;
 use protocol::{
-    Event, GenerationStats, ModelInfo, ModelSpec, Request, RequestId, StopReason, TokenStep,
+    Event, GenerationStats, LabelProbability, ModelInfo, ModelSpec, Request, RequestId, StopReason,
+    TokenStep,
 };
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::worker_link;
 
@@ -45,6 +49,9 @@ pub struct Lab {
     pub tokenized: RwSignal<Option<(Vec<u32>, Vec<String>)>>,
     pub run: RwSignal<Option<Run>>,
     pub error: RwSignal<Option<String>>,
+    /// `static/tasks.json`: task prefixes and prompt formats.
+    pub tasks: RwSignal<Option<Tasks>>,
+    pub labels: RwSignal<Option<Vec<LabelProbability>>>,
 }
 
 impl Lab {
@@ -57,7 +64,24 @@ impl Lab {
             tokenized: RwSignal::new(None),
             run: RwSignal::new(None),
             error: RwSignal::new(None),
+            tasks: RwSignal::new(None),
+            labels: RwSignal::new(None),
         }
+    }
+
+    /// Fetches the task list the page and the worker share.
+    pub fn load_tasks(self) {
+        leptos::task::spawn_local(async move {
+            match fetch_text("tasks.json").await {
+                Ok(json) => match Tasks::from_json(&json) {
+                    Ok(tasks) => self.tasks.set(Some(tasks)),
+                    Err(e) => self.error.set(Some(e)),
+                },
+                Err(e) => self
+                    .error
+                    .set(Some(format!("the task list could not be loaded: {e}"))),
+            }
+        });
     }
 
     /// Starts the worker and routes its events into the signals.
@@ -89,6 +113,7 @@ impl Lab {
                 self.worker.set(WorkerStatus::Ready { simd, version })
             }
             Event::Tokenized { ids, tokens, .. } => self.tokenized.set(Some((ids, tokens))),
+            Event::LabelProbabilities { labels, .. } => self.labels.set(Some(labels)),
             Event::Progress {
                 file,
                 loaded,
@@ -148,4 +173,19 @@ impl Lab {
         self.run
             .with(|r| r.as_ref().is_some_and(|r| r.finished.is_none()))
     }
+}
+
+async fn fetch_text(url: &str) -> Result<String, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let response: web_sys::Response = response.unchecked_into();
+    if !response.ok() {
+        return Err(format!("{url}: {}", response.status()));
+    }
+    let text = JsFuture::from(response.text().map_err(|e| format!("{e:?}"))?)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    text.as_string().ok_or_else(|| "not text".to_string())
 }

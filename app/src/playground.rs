@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use protocol::tasks::Task;
 use protocol::{GenerationSettings, Request};
 
 use crate::lab::{Lab, Run};
@@ -43,9 +44,69 @@ pub fn Playground() -> impl IntoView {
         }
     };
     let no_model = move || lab.model.get().is_none();
+    // The tasks of the loaded model's family: T5 prefixes or GPT-2 formats.
+    let tasks = move || -> Vec<Task> {
+        let arch = lab.model.with(|m| m.as_ref().map(|m| m.arch.clone()));
+        lab.tasks.with(|t| match (t, arch.as_deref()) {
+            (Some(t), Some("t5")) => t.t5.clone(),
+            (Some(t), Some(_)) => t.gpt2.clone(),
+            _ => Vec::new(),
+        })
+    };
+    let (task_id, set_task_id) = signal(String::new());
+    let current_task = move || tasks().into_iter().find(|t| t.id == task_id.get());
+    // Switching task rewrites the prompt: the old task's wrapping comes off,
+    // the new one goes on, the user's own text stays.
+    let switch_task = move |ev| {
+        let id = event_target_value(&ev);
+        let all = tasks();
+        let old = all.iter().find(|t| t.id == task_id.get_untracked());
+        let Some(new) = all.iter().find(|t| t.id == id) else {
+            set_task_id.set(String::new());
+            return;
+        };
+        let current = prompt.get_untracked();
+        let text = match old.and_then(|t| t.strip(&current)) {
+            Some(inner) => inner.to_string(),
+            None if current.trim().is_empty() => new.example.clone(),
+            None => current.clone(),
+        };
+        let second = new
+            .example_second
+            .as_deref()
+            .filter(|_| text == new.example);
+        set_prompt.set(new.render(&text, second));
+        settings.update(|s| {
+            s.max_new_tokens = new.max_new_tokens;
+            s.stop = new.stop.clone();
+        });
+        lab.labels.set(None);
+        set_task_id.set(id);
+    };
+    let classify = move |_| {
+        if let Some(task) = current_task() {
+            lab.error.set(None);
+            worker_link::send(&Request::Classify {
+                id: worker_link::next_id(),
+                prompt: prompt.get_untracked(),
+                labels: task.labels,
+            });
+        }
+    };
+    let has_labels = move || current_task().is_some_and(|t| !t.labels.is_empty());
     view! {
         <section class="panel" id="playground">
             <h2>"Playground"</h2>
+            <div class="row">
+                <label class="inline">"Task"
+                    <select id="task-select" on:change=switch_task>
+                        <option value="">"(free text)"</option>
+                        {move || tasks().into_iter().map(|t| view! {
+                            <option value=t.id.clone() selected=move || task_id.get() == t.id>{t.label.clone()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+            </div>
             <textarea id="prompt" rows="4" prop:value=prompt on:keydown=keys
                 on:input=move |ev| set_prompt.set(event_target_value(&ev))></textarea>
             <Settings settings=settings/>
@@ -54,8 +115,11 @@ pub fn Playground() -> impl IntoView {
                     disabled=move || no_model() || lab.generating()>"Generate"</button>
                 <button id="stop" on:click=move |_| stop()
                     disabled=move || !lab.generating()>"Stop"</button>
+                <button id="classify" on:click=classify disabled=move || no_model() || !has_labels()
+                    title="Probability of each label word as the first output token">"Label probabilities"</button>
                 <span class="hint">"Ctrl+Enter runs, Esc stops"</span>
             </div>
+            <LabelChart/>
             <Output/>
         </section>
     }
@@ -128,6 +192,32 @@ fn Output() -> impl IntoView {
                     data-prompt-ids=prompt_ids
                     data-ids=ids>{tokens}</div>
                 <p id="run-stats" class="stats" data-reason=reason data-generated=computed>{status}</p>
+            }
+        })
+    }
+}
+
+/// The model's own answer to a classification task: each label word's
+/// probability as its first output token, as bars.
+#[component]
+fn LabelChart() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    move || {
+        lab.labels.get().map(|labels| {
+            view! {
+                <div id="label-probs" class="bars">
+                    {labels.into_iter().map(|l| {
+                        let width = format!("width: {:.1}%", 100.0 * l.share);
+                        view! {
+                            <div class="bar-row" data-label=l.label.clone() data-share=l.share.to_string()
+                                data-token=l.token_id.to_string()>
+                                <span class="bar-label">{l.label.clone()}</span>
+                                <span class="bar"><span class="fill" style=width></span></span>
+                                <span class="bar-value">{format!("{:.1}%", 100.0 * l.share)}</span>
+                            </div>
+                        }
+                    }).collect_view()}
+                </div>
             }
         })
     }

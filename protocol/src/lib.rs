@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod tasks;
+
 /// Chosen by the page; every event about a request carries it back.
 pub type RequestId = u64;
 
@@ -28,6 +30,12 @@ pub enum Request {
     },
     /// Stops the generation `id` before its next token.
     Cancel { id: RequestId },
+    /// The probability of each label word as the model's first output token.
+    Classify {
+        id: RequestId,
+        prompt: String,
+        labels: Vec<String>,
+    },
 }
 
 /// Where the files of a model are. URLs are relative to the page or absolute.
@@ -111,6 +119,11 @@ pub enum Event {
         reason: StopReason,
         stats: GenerationStats,
     },
+    /// Answer to [`Request::Classify`], in the order of the labels asked.
+    LabelProbabilities {
+        id: RequestId,
+        labels: Vec<LabelProbability>,
+    },
     /// A failure, in words a person can act on.
     Error {
         id: Option<RequestId>,
@@ -134,6 +147,17 @@ pub struct Alternative {
     pub id: u32,
     pub text: String,
     pub prob: f32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabelProbability {
+    pub label: String,
+    /// The label's first token, which decides it.
+    pub token_id: u32,
+    /// Probability over the whole vocabulary.
+    pub prob: f32,
+    /// Share among the labels only (they sum to 1).
+    pub share: f32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

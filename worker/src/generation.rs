@@ -15,6 +15,10 @@ pub trait LanguageModel {
     fn eos_token_id(&self) -> Option<u32>;
     /// How many more tokens fit after `used` tokens (None = no limit).
     fn room_after(&self, used: usize) -> Option<usize>;
+    /// Encoder-decoder models read the prompt and write separate output.
+    fn is_encoder_decoder(&self) -> bool {
+        false
+    }
 }
 
 /// SplitMix64: tiny, seedable, and the same on every platform.
@@ -162,7 +166,7 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
         if prompt.is_empty() {
             candle_core::bail!("the prompt is empty: type something first")
         }
-        if let Some(0) = model.room_after(prompt.len()) {
+        if model.room_after(prompt.len()) == Some(0) {
             candle_core::bail!("the prompt fills the model's whole context: shorten it")
         }
         let started = Instant::now();
@@ -223,7 +227,14 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
             self.finished = Some(StopReason::MaxTokens);
             return Ok(None);
         }
-        let choice = self.sampler.choose(&self.next_logits, &self.tokens);
+        // As in transformers, the repetition penalty sees what the decoder
+        // saw: the whole sequence for GPT-2, only the output for T5.
+        let seen = if self.model.is_encoder_decoder() {
+            &self.tokens[self.prompt_len..]
+        } else {
+            &self.tokens
+        };
+        let choice = self.sampler.choose(&self.next_logits, seen);
         self.tokens.push(choice.id);
         let step = TokenStep {
             id: choice.id,

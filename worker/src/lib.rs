@@ -1,10 +1,12 @@
 //! The model runtime of Pretrain Lab. It compiles natively (tests, the `lab`
 //! CLI) and to wasm32 (the Web Worker in `src/bin/worker.rs`).
 
+pub mod capture;
 pub mod generation;
 pub mod gpt2;
 pub mod nn;
 pub mod session;
+pub mod t5;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]

@@ -65,3 +65,27 @@ pub fn softmax_last_dim(xs: &Tensor) -> Result<Tensor> {
     let exp = xs.broadcast_sub(&max)?.exp()?;
     exp.broadcast_div(&exp.sum_keepdim(D::Minus1)?)
 }
+
+/// T5's LayerNorm: scales by the root mean square, no centring, no bias.
+pub struct RmsNorm {
+    weight: Tensor,
+    eps: f64,
+}
+
+impl RmsNorm {
+    pub fn new(weight: Tensor, eps: f64) -> Self {
+        Self { weight, eps }
+    }
+}
+
+impl Module for RmsNorm {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let var = xs.sqr()?.mean_keepdim(D::Minus1)?;
+        xs.broadcast_div(&(var + self.eps)?.sqrt()?)?
+            .broadcast_mul(&self.weight)
+    }
+}
+
+/// Additive attention bias: 0 where visible, a large finite negative number
+/// where masked. Not -inf: a fully masked padding row would become NaN.
+pub const MASKED: f32 = -1e9;

@@ -3,11 +3,12 @@
 
 use candle_core::quantized::GgmlDType;
 use candle_core::{Device, Result, Tensor};
-use protocol::ModelInfo;
+use protocol::{LabelProbability, ModelInfo};
 use tokenizers::Tokenizer;
 
-use crate::generation::LanguageModel;
+use crate::generation::{softmax, LanguageModel};
 use crate::gpt2::{self, Capture, Gpt2, KvCache};
+use crate::t5::{self, DecoderCache, Encoded, T5};
 use crate::weights::TensorStore;
 
 pub fn tokenizer_from_bytes(bytes: &[u8]) -> Result<Tokenizer> {
@@ -28,6 +29,7 @@ pub struct ModelFiles<'a> {
 
 pub enum Model {
     Gpt2(Gpt2),
+    T5(T5),
 }
 
 pub struct Session {
@@ -67,11 +69,63 @@ impl Session {
         Ok(enc.get_ids().to_vec())
     }
 
+    /// How likely each label word is as the model's first output token: T5's
+    /// own text-label answer to a classification prefix ("sst2 sentence: …"),
+    /// or GPT-2's next word after a prompt format.
+    pub fn label_probabilities(
+        &self,
+        prompt: &str,
+        labels: &[String],
+    ) -> Result<Vec<LabelProbability>> {
+        if labels.is_empty() {
+            candle_core::bail!("this task has no label words")
+        }
+        let mut first_ids = Vec::with_capacity(labels.len());
+        for label in labels {
+            let enc = self
+                .tokenizer
+                .encode(label.as_str(), false)
+                .map_err(candle_core::Error::msg)?;
+            let Some(&id) = enc.get_ids().first() else {
+                candle_core::bail!("the label {label:?} has no tokens")
+            };
+            if let Some(i) = first_ids.iter().position(|&other| other == id) {
+                candle_core::bail!(
+                    "the labels {:?} and {label:?} start with the same token, so one step cannot tell them apart",
+                    labels[i]
+                )
+            }
+            first_ids.push(id);
+        }
+        let prompt_ids = self.encode(prompt)?;
+        if prompt_ids.is_empty() {
+            candle_core::bail!("the prompt is empty: type something first")
+        }
+        let logits = self.runner().prefill(&prompt_ids)?;
+        let probs = softmax(&logits, 1.0);
+        let total: f32 = first_ids.iter().map(|&i| probs[i as usize]).sum();
+        Ok(labels
+            .iter()
+            .zip(&first_ids)
+            .map(|(label, &id)| LabelProbability {
+                label: label.clone(),
+                token_id: id,
+                prob: probs[id as usize],
+                share: probs[id as usize] / total.max(f32::MIN_POSITIVE),
+            })
+            .collect())
+    }
+
     /// A fresh generation state for one prompt.
     pub fn runner(&self) -> Runner<'_> {
         match &self.model {
             Model::Gpt2(m) => Runner::Gpt2 {
                 model: m,
+                cache: m.new_cache(),
+            },
+            Model::T5(m) => Runner::T5 {
+                model: m,
+                encoded: None,
                 cache: m.new_cache(),
             },
         }
@@ -103,6 +157,20 @@ pub fn load_model(
             };
             Ok((Model::Gpt2(m), info))
         }
+        "t5" => {
+            let m = t5::load(store, config_json)?;
+            let info = ModelInfo {
+                name: name.to_string(),
+                arch,
+                parameters: m.parameters,
+                layers: m.config.num_layers + m.config.decoder_layers(),
+                hidden_size: m.config.d_model,
+                vocab_size: m.config.vocab_size,
+                context_length: 512,
+                tensor_types,
+            };
+            Ok((Model::T5(m), info))
+        }
         other => candle_core::bail!("models of architecture {other} are not supported yet"),
     }
 }
@@ -122,6 +190,9 @@ fn architecture(store: &TensorStore, config_json: Option<&str>) -> Result<String
     if store.contains("wte.weight") || store.contains("transformer.wte.weight") {
         return Ok("gpt2".into());
     }
+    if store.contains("encoder.block.0.layer.0.SelfAttention.q.weight") {
+        return Ok("t5".into());
+    }
     candle_core::bail!(
         "cannot tell which model this file holds (no architecture in it or in config.json)"
     )
@@ -129,7 +200,17 @@ fn architecture(store: &TensorStore, config_json: Option<&str>) -> Result<String
 
 /// A model plus the cache of one generation.
 pub enum Runner<'a> {
-    Gpt2 { model: &'a Gpt2, cache: KvCache },
+    Gpt2 {
+        model: &'a Gpt2,
+        cache: KvCache,
+    },
+    /// The prompt goes through the encoder once; the decoder starts from
+    /// `decoder_start_token_id` and takes the generated tokens.
+    T5 {
+        model: &'a T5,
+        encoded: Option<Encoded>,
+        cache: DecoderCache,
+    },
 }
 
 impl LanguageModel for Runner<'_> {
@@ -139,25 +220,50 @@ impl LanguageModel for Runner<'_> {
                 *cache = model.new_cache();
                 gpt2_next(model, cache, prompt)
             }
+            Runner::T5 {
+                model,
+                encoded,
+                cache,
+            } => {
+                let input = Tensor::new(prompt, &Device::Cpu)?.unsqueeze(0)?;
+                let enc = encoded.insert(model.encode(&input, None, Capture::default())?);
+                *cache = model.new_cache();
+                t5_next(model, enc, cache, model.config.decoder_start())
+            }
         }
     }
 
     fn step(&mut self, token: u32) -> Result<Vec<f32>> {
         match self {
             Runner::Gpt2 { model, cache } => gpt2_next(model, cache, &[token]),
+            Runner::T5 {
+                model,
+                encoded,
+                cache,
+            } => match encoded {
+                Some(enc) => t5_next(model, enc, cache, token),
+                None => candle_core::bail!("T5 decoding needs the prompt encoded first"),
+            },
         }
     }
 
     fn eos_token_id(&self) -> Option<u32> {
         match self {
             Runner::Gpt2 { model, .. } => model.config.eos_token_id,
+            Runner::T5 { model, .. } => Some(model.config.eos_token_id),
         }
     }
 
     fn room_after(&self, used: usize) -> Option<usize> {
         match self {
             Runner::Gpt2 { model, .. } => Some(model.config.n_positions.saturating_sub(used)),
+            // Relative positions: no hard limit, only time and memory.
+            Runner::T5 { .. } => None,
         }
+    }
+
+    fn is_encoder_decoder(&self) -> bool {
+        matches!(self, Runner::T5 { .. })
     }
 }
 
@@ -168,5 +274,20 @@ fn gpt2_next(model: &Gpt2, cache: &mut KvCache, ids: &[u32]) -> Result<Vec<f32>>
         ..Default::default()
     };
     let out = model.forward(&input, None, cache, capture)?;
+    gpt2::last_logits(&out.logits, 0)
+}
+
+fn t5_next(
+    model: &T5,
+    encoded: &Encoded,
+    cache: &mut DecoderCache,
+    token: u32,
+) -> Result<Vec<f32>> {
+    let input = Tensor::new(&[token], &Device::Cpu)?.unsqueeze(0)?;
+    let capture = Capture {
+        last_logits_only: true,
+        ..Default::default()
+    };
+    let out = model.decode(&input, encoded, cache, capture)?;
     gpt2::last_logits(&out.logits, 0)
 }

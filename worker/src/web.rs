@@ -101,6 +101,23 @@ fn handle(request: Request) {
                 });
             }
         }),
+        Request::Classify { id, prompt, labels } => {
+            let answer = STATE
+                .with(|s| s.borrow().session.clone())
+                .ok_or_else(|| "no model is loaded yet: load one first".to_string())
+                .and_then(|session| {
+                    session
+                        .label_probabilities(&prompt, &labels)
+                        .map_err(|e| crate::plain_error(&e))
+                });
+            match answer {
+                Ok(labels) => post(&Event::LabelProbabilities { id, labels }),
+                Err(message) => post(&Event::Error {
+                    id: Some(id),
+                    message,
+                }),
+            }
+        }
         Request::Generate {
             id,
             prompt,

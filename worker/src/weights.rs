@@ -21,6 +21,8 @@ pub struct TensorStore {
     pub format: FileFormat,
     pub metadata: HashMap<String, gguf_file::Value>,
     tensors: HashMap<String, QTensor>,
+    /// Elements of the tensors taken with [`TensorStore::take_shaped`].
+    pub taken_parameters: u64,
 }
 
 impl TensorStore {
@@ -61,6 +63,7 @@ impl TensorStore {
             format: FileFormat::Gguf,
             metadata: content.metadata,
             tensors,
+            taken_parameters: 0,
         })
     }
 
@@ -77,6 +80,7 @@ impl TensorStore {
             format: FileFormat::Safetensors,
             metadata: HashMap::new(),
             tensors,
+            taken_parameters: 0,
         })
     }
 
@@ -103,9 +107,22 @@ impl TensorStore {
         }
     }
 
-    /// A tensor as plain f32 (norms, biases, position tables).
-    pub fn take_f32(&mut self, name: &str) -> Result<Tensor> {
-        self.take(name)?.dequantize(&Device::Cpu)
+    /// Takes a tensor the model needs in shape `dims`, counting its parameters.
+    pub fn take_shaped(&mut self, name: &str, dims: &[usize]) -> Result<QTensor> {
+        let t = self.take(name)?;
+        if t.shape().dims() != dims {
+            bail!(
+                "tensor {name} has shape {:?}, the config wants {dims:?}",
+                t.shape().dims()
+            )
+        }
+        self.taken_parameters += t.shape().elem_count() as u64;
+        Ok(t)
+    }
+
+    /// As [`TensorStore::take_shaped`], as plain f32 (norms, biases, tables).
+    pub fn take_f32(&mut self, name: &str, dims: &[usize]) -> Result<Tensor> {
+        self.take_shaped(name, dims)?.dequantize(&Device::Cpu)
     }
 
     /// Parameter count and how many tensors of each type, sorted by type name.

@@ -1,57 +1,22 @@
 //! GPT-2 against Hugging Face transformers: every expected number here was
 //! computed by `reference/make_gpt2_fixtures.py`, never by this crate.
 
-use std::path::PathBuf;
+mod common;
 
 use candle_core::{Device, Tensor};
+use common::*;
 use serde_json::Value;
 use worker::generation::{LanguageModel, Sampler};
 use worker::gpt2::{self, Capture, Gpt2};
 use worker::session::Runner;
 use worker::weights::{parse_dtype, TensorStore};
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn expected(dir: &str) -> Value {
-    let text = std::fs::read_to_string(fixture(dir).join("expected.json")).expect("fixture");
-    serde_json::from_str(&text).expect("json")
-}
-
 fn load(dir: &str, file: &str, with_config: bool, quantize: Option<&str>) -> Gpt2 {
-    let bytes = std::fs::read(fixture(dir).join(file)).expect("model file");
+    let bytes = std::fs::read(fixture(dir, file)).expect("model file");
     let quantize = quantize.map(|q| parse_dtype(q).unwrap());
     let store = TensorStore::from_bytes(&bytes, quantize).expect("readable");
-    let config =
-        with_config.then(|| std::fs::read_to_string(fixture(dir).join("config.json")).unwrap());
+    let config = with_config.then(|| std::fs::read_to_string(fixture(dir, "config.json")).unwrap());
     gpt2::load(store, config.as_deref()).expect("loads")
-}
-
-fn flat(v: &Value) -> Vec<f32> {
-    match v {
-        Value::Array(items) => items.iter().flat_map(flat).collect(),
-        Value::Number(n) => vec![n.as_f64().unwrap() as f32],
-        other => panic!("not a number: {other}"),
-    }
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len(), "shapes differ");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 fn run(model: &Gpt2, input: &[u32], capture: Capture) -> gpt2::Output {
@@ -61,10 +26,6 @@ fn run(model: &Gpt2, input: &[u32], capture: Capture) -> gpt2::Output {
         .unwrap();
     let mut cache = model.new_cache();
     model.forward(&t, None, &mut cache, capture).unwrap()
-}
-
-fn tensor_flat(t: &Tensor) -> Vec<f32> {
-    t.flatten_all().unwrap().to_vec1().unwrap()
 }
 
 /// Largest logit error over the reference cases of `cases`.
@@ -96,8 +57,6 @@ fn greedy(model: &Gpt2, prompt: &[u32], n: usize) -> Vec<u32> {
     }
     out
 }
-
-const F32_TOLERANCE: f32 = 1e-4;
 
 #[test]
 fn f32_files_match_transformers_logits_hidden_states_and_attentions() {
@@ -335,14 +294,14 @@ fn k_quants_quantized_at_load() {
         ("q8_0", 0.35, 12),
         ("f16", 0.01, 12),
     ] {
-        let bytes = std::fs::read(fixture("gpt2-k256").join("model.safetensors")).unwrap();
+        let bytes = std::fs::read(fixture("gpt2-k256", "model.safetensors")).unwrap();
         let store = TensorStore::from_bytes(&bytes, Some(parse_dtype(dtype).unwrap())).unwrap();
         let (_, types) = store.summary();
         assert!(
             types.iter().any(|(t, n)| t == dtype && *n >= 5),
             "{dtype}: {types:?}"
         );
-        let config = std::fs::read_to_string(fixture("gpt2-k256").join("config.json")).unwrap();
+        let config = std::fs::read_to_string(fixture("gpt2-k256", "config.json")).unwrap();
         let model = gpt2::load(store, Some(&config)).unwrap();
         let err = logits_error(&model, &e["cases"]);
         println!("gpt2-k256 as {dtype}: max |logit error| vs f32 transformers = {err}");

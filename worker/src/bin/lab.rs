@@ -5,6 +5,8 @@
 //!   lab generate --model FILE [--config FILE] [--tokenizer FILE] [--prefix TEXT]
 //!                --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K]
 //!                [--top-p P] [--repeat-penalty R] [--seed S] [--quantize TYPE] [--json]
+//!   lab classify --model FILE [--config FILE] [--tokenizer FILE] --task ID
+//!                --prompt TEXT [--second TEXT] [--tasks tasks.json]
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -33,7 +35,7 @@ mod cli {
     use worker::session::{load_model, ModelFiles, Session};
     use worker::weights::{dtype_name, gguf_architecture, parse_dtype, TensorStore};
 
-    const USAGE: &str = "usage: lab inspect FILE [--config FILE]\n       lab generate --model FILE --prompt TEXT [--config FILE] [--tokenizer FILE] [--prefix TEXT] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repeat-penalty R] [--seed S] [--quantize TYPE] [--json]";
+    const USAGE: &str = "usage: lab inspect FILE [--config FILE]\n       lab generate --model FILE --prompt TEXT [--config FILE] [--tokenizer FILE] [--prefix TEXT] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repeat-penalty R] [--seed S] [--quantize TYPE] [--json]\n       lab classify --model FILE --task ID --prompt TEXT [--second TEXT] [--config FILE] [--tokenizer FILE] [--tasks FILE]";
 
     /// `--flag value` pairs, `--json` alone, and positional arguments.
     struct Args {
@@ -92,6 +94,7 @@ mod cli {
         match command.as_str() {
             "inspect" => inspect(&args),
             "generate" => generate(&args),
+            "classify" => classify(&args),
             _ => bail!("unknown command {command}\n{USAGE}"),
         }
     }
@@ -150,6 +153,81 @@ mod cli {
         Ok(root.join(name))
     }
 
+    /// Loads the model named by `--model` with its tokenizer (`--tokenizer`,
+    /// else the shipped one for the file's architecture).
+    fn open_session(args: &Args) -> Result<Session> {
+        let model = args
+            .flags
+            .get("model")
+            .context("--model FILE is required")?;
+        let weights = read(Path::new(model))?;
+        let config = read_config(args)?;
+        let quantize_to = args
+            .flags
+            .get("quantize")
+            .map(|q| parse_dtype(q))
+            .transpose()?;
+        let arch = gguf_architecture(&weights)
+            .or_else(|| config_model_type(config.as_deref()))
+            .unwrap_or_else(|| "gpt2".into());
+        let tokenizer = match args.flags.get("tokenizer") {
+            Some(p) => PathBuf::from(p),
+            None => default_tokenizer(&arch)?,
+        };
+        Ok(Session::load(ModelFiles {
+            name: model,
+            weights: &weights,
+            config_json: config.as_deref(),
+            tokenizer_json: &read(&tokenizer)?,
+            quantize_to,
+        })?)
+    }
+
+    fn config_model_type(config: Option<&str>) -> Option<String> {
+        let v: serde_json::Value = serde_json::from_str(config?).ok()?;
+        v.get("model_type")?.as_str().map(String::from)
+    }
+
+    fn classify(args: &Args) -> Result<()> {
+        args.check_known(&[
+            "model",
+            "config",
+            "tokenizer",
+            "task",
+            "prompt",
+            "second",
+            "tasks",
+        ])?;
+        let task_id = args.flags.get("task").context("--task ID is required")?;
+        let prompt = args
+            .flags
+            .get("prompt")
+            .context("--prompt TEXT is required")?;
+        let tasks_path = match args.flags.get("tasks") {
+            Some(p) => PathBuf::from(p),
+            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../static/tasks.json"),
+        };
+        let tasks_json = std::fs::read_to_string(&tasks_path)
+            .with_context(|| format!("cannot read {}", tasks_path.display()))?;
+        let tasks = protocol::tasks::Tasks::from_json(&tasks_json).map_err(anyhow::Error::msg)?;
+        let session = open_session(args)?;
+        let task = tasks.find(&session.info.arch, task_id).with_context(|| {
+            format!("no task {task_id} for {} in tasks.json", session.info.arch)
+        })?;
+        let text = task.render(prompt, args.flags.get("second").map(String::as_str));
+        println!("{text}");
+        for p in session.label_probabilities(&text, &task.labels)? {
+            println!(
+                "{:>16} {:6.2}% (token {}, {:.4} of all)",
+                p.label,
+                100.0 * p.share,
+                p.token_id,
+                p.prob
+            );
+        }
+        Ok(())
+    }
+
     fn generate(args: &Args) -> Result<()> {
         args.check_known(&[
             "model",
@@ -166,33 +244,11 @@ mod cli {
             "quantize",
         ])?;
         let json = args.switches.iter().any(|s| s == "--json");
-        let model = args
-            .flags
-            .get("model")
-            .context("--model FILE is required")?;
         let prompt = args
             .flags
             .get("prompt")
             .context("--prompt TEXT is required")?;
-        let weights = read(Path::new(model))?;
-        let config = read_config(args)?;
-        let quantize_to = args
-            .flags
-            .get("quantize")
-            .map(|q| parse_dtype(q))
-            .transpose()?;
-        let arch = gguf_architecture(&weights).unwrap_or_else(|| "gpt2".into());
-        let tokenizer = match args.flags.get("tokenizer") {
-            Some(p) => PathBuf::from(p),
-            None => default_tokenizer(&arch)?,
-        };
-        let session = Session::load(ModelFiles {
-            name: model,
-            weights: &weights,
-            config_json: config.as_deref(),
-            tokenizer_json: &read(&tokenizer)?,
-            quantize_to,
-        })?;
+        let session = open_session(args)?;
         let defaults = GenerationSettings::default();
         let settings = GenerationSettings {
             max_new_tokens: args.number("max-new-tokens", defaults.max_new_tokens)?,

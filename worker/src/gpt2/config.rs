@@ -103,6 +103,16 @@ impl Config {
     }
 }
 
+impl Activation {
+    pub fn apply(self, xs: &candle_core::Tensor) -> Result<candle_core::Tensor> {
+        match self {
+            Self::GeluTanh => xs.gelu(),
+            Self::GeluErf => xs.gelu_erf(),
+            Self::Relu => xs.relu(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
     /// `gelu_new`: the tanh approximation GPT-2 was trained with.

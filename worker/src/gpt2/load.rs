@@ -71,25 +71,15 @@ impl Layout {
 struct Loader {
     store: TensorStore,
     layout: Layout,
-    parameters: u64,
 }
 
 impl Loader {
     fn take(&mut self, llama_name: &str, dims: &[usize]) -> Result<QTensor> {
-        let name = self.layout.name(llama_name);
-        let t = self.store.take(&name)?;
-        if t.shape().dims() != dims {
-            bail!(
-                "tensor {name} has shape {:?}, the config wants {dims:?}",
-                t.shape().dims()
-            )
-        }
-        self.parameters += t.shape().elem_count() as u64;
-        Ok(t)
+        self.store.take_shaped(&self.layout.name(llama_name), dims)
     }
 
     fn f32(&mut self, llama_name: &str, dims: &[usize]) -> Result<Tensor> {
-        self.take(llama_name, dims)?.dequantize(&Device::Cpu)
+        self.store.take_f32(&self.layout.name(llama_name), dims)
     }
 
     /// A weight as `[out, in]`; Hugging Face's Conv1D stores it `[in, out]`.
@@ -128,11 +118,7 @@ pub fn load(store: TensorStore, config_json: Option<&str>) -> Result<Gpt2> {
             bail!("this file uses Hugging Face tensor names and needs its config.json")
         }
     };
-    let mut l = Loader {
-        store,
-        layout,
-        parameters: 0,
-    };
+    let mut l = Loader { store, layout };
     let (n, eps) = (config.n_embd, config.layer_norm_epsilon);
     let wte = Arc::new(l.take("token_embd.weight", &[config.vocab_size, n])?);
     let wpe = l.f32("position_embd.weight", &[config.n_positions, n])?;
@@ -159,12 +145,7 @@ pub fn load(store: TensorStore, config_json: Option<&str>) -> Result<Gpt2> {
         Layout::HuggingFace { .. } => "lm_head.weight",
     };
     let lm_head = if l.store.contains(untied) {
-        let w = l.store.take(untied)?;
-        if w.shape().dims() != [config.vocab_size, n] {
-            bail!("tensor {untied} has shape {:?}", w.shape().dims())
-        }
-        l.parameters += w.shape().elem_count() as u64;
-        QMatMul::from_qtensor(w)?
+        QMatMul::from_qtensor(l.store.take_shaped(untied, &[config.vocab_size, n])?)?
     } else {
         QMatMul::from_arc(wte.clone())?
     };
@@ -175,6 +156,6 @@ pub fn load(store: TensorStore, config_json: Option<&str>) -> Result<Gpt2> {
         ln_f,
         lm_head,
         config,
-        l.parameters,
+        l.store.taken_parameters,
     ))
 }

@@ -10,19 +10,8 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Result, Tensor};
 
 use super::config::{Activation, Config};
+use crate::capture::Capture;
 use crate::nn::{softmax_last_dim, LayerNorm, Linear};
-
-/// What a forward pass should return besides the logits.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Capture {
-    /// Per-layer hidden states, Hugging Face's convention: the embeddings,
-    /// then each block's output, the last one after the final LayerNorm.
-    pub hidden_states: bool,
-    /// Per-layer attention probabilities `[batch, heads, query, key]`.
-    pub attentions: bool,
-    /// Logits for the last position only (generation) instead of every one.
-    pub last_logits_only: bool,
-}
 
 pub struct Output {
     /// `[batch, positions, vocab]` (one position with `last_logits_only`).
@@ -120,12 +109,7 @@ impl Mlp {
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let h = self.c_fc.forward(xs)?;
-        let h = match self.activation {
-            Activation::GeluTanh => h.gelu()?,
-            Activation::GeluErf => h.gelu_erf()?,
-            Activation::Relu => h.relu()?,
-        };
+        let h = self.activation.apply(&self.c_fc.forward(xs)?)?;
         self.c_proj.forward(&h)
     }
 }
