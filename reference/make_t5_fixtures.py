@@ -89,9 +89,14 @@ def check_embeddings(model: T5ForConditionalGeneration, want_tied: bool) -> None
 
 def build_model(name: str) -> T5ForConditionalGeneration:
     """T5ForConditionalGeneration with non-trivial random weights (eval mode, f32, eager attention)."""
-    cfg = make_config(name)
-    _, seed, std = MODELS[name]
-    untie = not MODELS[name][0]["tie_word_embeddings"]
+    kw, seed, std = MODELS[name]
+    return build_t5(make_config(name), seed, std, untie=not kw["tie_word_embeddings"])
+
+
+def build_t5(cfg: T5Config, seed: int, std: dict, untie: bool) -> T5ForConditionalGeneration:
+    """The init of build_model for any config. Optional std keys (absent for t5-tiny / flan-tiny, so their
+    random draws are unchanged): "x_q" / "x_k" / "x_v" / "x_o" (cross-attention), "wo_zero_row_mean",
+    "dec_final_norm" (mean of decoder.final_layer_norm.weight instead of 1: scales the tied logits)."""
     torch.manual_seed(seed)
     model = T5ForConditionalGeneration._from_config(cfg, attn_implementation="eager", dtype=torch.float32)
     model.eval()
@@ -116,6 +121,8 @@ def build_model(name: str) -> T5ForConditionalGeneration:
                 normal_(p, 0.0, std["lm_head"])
             elif pname.endswith("relative_attention_bias.weight"):
                 normal_(p, 0.0, std["rel"])
+            elif pname == "decoder.final_layer_norm.weight" and "dec_final_norm" in std:
+                normal_(p, std["dec_final_norm"], std["norm"])
             elif pname.endswith("layer_norm.weight"):  # layer_norm and final_layer_norm
                 normal_(p, 1.0, std["norm"])
             elif last in ("q", "k", "v", "o"):

@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 use protocol::tasks::Tasks;
 use protocol::{
-    Event, GenerationStats, LabelProbability, ModelInfo, ModelSpec, Request, RequestId, StopReason,
-    TokenStep,
+    Event, GenerationSettings, GenerationStats, LabelProbability, ModelInfo, ModelSpec, Request,
+    RequestId, StopReason, TokenStep,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -34,6 +34,8 @@ pub struct Download {
 pub struct Run {
     pub id: RequestId,
     pub prompt_ids: Vec<u32>,
+    /// The settings as the worker echoed them back.
+    pub echoed: Option<GenerationSettings>,
     pub max_new_tokens: usize,
     pub temperature: f64,
     pub steps: Vec<TokenStep>,
@@ -130,9 +132,14 @@ impl Lab {
                 self.error.set(None);
                 self.model.set(Some(info));
             }
-            Event::Started { id, prompt_ids, .. } => {
-                self.update_run(id, |r| r.prompt_ids = prompt_ids)
-            }
+            Event::Started {
+                id,
+                prompt_ids,
+                settings,
+            } => self.update_run(id, |r| {
+                r.prompt_ids = prompt_ids;
+                r.echoed = Some(settings);
+            }),
             Event::Token { id, step } => self.update_run(id, |r| r.steps.push(step)),
             Event::Done { id, reason, stats } => {
                 self.update_run(id, |r| r.finished = Some((reason, stats)))

@@ -208,3 +208,118 @@ async fn bad_model_files_get_a_message_and_lose_nothing() {
     load_tiny_gpt2(&page).await;
     page.close().await;
 }
+
+async fn prompt_value(page: &Page) -> String {
+    page.js("return document.querySelector('#prompt').value;", vec![])
+        .await
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Runs a generation and returns (generated ids, settings the worker echoed).
+async fn generate_and_wait(page: &Page) -> (String, Value) {
+    let before = page.attr("#output", "data-run").await;
+    page.click("#generate").await;
+    page.wait_for("a finished generation", 60, || async {
+        let run = page.attr("#output", "data-run").await;
+        let reason = page
+            .attr("#run-stats", "data-reason")
+            .await
+            .unwrap_or_default();
+        (run != before && !reason.is_empty()).then_some(())
+    })
+    .await;
+    let ids = page.attr("#output", "data-ids").await.unwrap();
+    let settings = page.attr("#output", "data-settings").await.unwrap();
+    (
+        ids,
+        serde_json::from_str(&settings).expect("echoed settings"),
+    )
+}
+
+#[tokio::test]
+async fn switching_tasks_rewrites_the_prompt_and_reaches_the_worker() {
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    load_tiny_gpt2(&page).await;
+    page.set_value("#prompt", "Hello world").await;
+    page.set_value("#task-select", "tldr").await;
+    assert_eq!(prompt_value(&page).await, "Hello world\n\nTL;DR:");
+    page.set_value("#task-select", "qa").await;
+    assert_eq!(prompt_value(&page).await, "Q: Hello world\nA:");
+    let (_, settings) = generate_and_wait(&page).await;
+    // The task's defaults went to the worker, which echoed them back.
+    assert_eq!(settings["max_new_tokens"], json!(30));
+    assert_eq!(settings["stop"], json!(["\n"]));
+    let prompt_ids = page.attr("#output", "data-prompt-ids").await.unwrap();
+    assert!(prompt_ids.starts_with("48 25 18435 995"), "{prompt_ids}");
+    page.screenshot("gpt2-task-qa").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn sampling_controls_change_what_the_worker_does() {
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    load_tiny_gpt2(&page).await;
+    page.set_value("#prompt", "Hello world").await;
+    page.set_value("#max-new-tokens", "12").await;
+    let (greedy, settings) = generate_and_wait(&page).await;
+    assert_eq!(settings["temperature"], json!(0.0));
+
+    page.set_value("#temperature", "1.5").await;
+    page.set_value("#top-k", "20").await;
+    page.set_value("#top-p", "0.9").await;
+    page.set_value("#repeat-penalty", "1.3").await;
+    page.set_value("#seed", "7").await;
+    let (sampled, settings) = generate_and_wait(&page).await;
+    assert_eq!(settings["temperature"], json!(1.5));
+    assert_eq!(settings["top_k"], json!(20));
+    assert_eq!(settings["top_p"], json!(0.9));
+    assert!((settings["repeat_penalty"].as_f64().unwrap() - 1.3).abs() < 1e-6);
+    assert_eq!(settings["seed"], json!(7));
+    assert_eq!(settings["max_new_tokens"], json!(12));
+    assert_ne!(
+        sampled, greedy,
+        "sampling at temperature 1.5 kept the greedy tokens"
+    );
+    let (again, _) = generate_and_wait(&page).await;
+    assert_eq!(again, sampled, "the same seed must give the same tokens");
+    page.set_value("#seed", "8").await;
+    let (other, settings) = generate_and_wait(&page).await;
+    assert_eq!(settings["seed"], json!(8));
+    assert_ne!(other, sampled, "another seed should sample other tokens");
+    page.close().await;
+}
+
+#[tokio::test]
+async fn label_word_probabilities_come_from_the_worker() {
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    load_tiny_gpt2(&page).await;
+    page.set_value("#prompt", "A warm, funny film.").await;
+    page.set_value("#task-select", "sentiment").await;
+    page.click("#classify").await;
+    page.wait_for("label probabilities", 30, || async {
+        page.attr("#label-probs .bar-row", "data-share").await
+    })
+    .await;
+    let rows = page
+        .js(
+            "return [...document.querySelectorAll('#label-probs .bar-row')].map(r =>
+               [r.dataset.label, Number(r.dataset.token), Number(r.dataset.share)]);",
+            vec![],
+        )
+        .await;
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    // GPT-2's ids for " positive" and " negative": the worker tokenized the labels.
+    assert_eq!(rows[0][0], json!(" positive"));
+    assert_eq!(rows[0][1], json!(3967));
+    assert_eq!(rows[1][1], json!(4633));
+    let total: f64 = rows.iter().map(|r| r[2].as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-4, "shares sum to {total}");
+    page.screenshot("gpt2-label-probabilities").await;
+    page.close().await;
+}
