@@ -121,3 +121,21 @@ fn a_missing_or_bad_file_is_one_line_and_a_failure() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn inspect_loads_t5_with_its_config() {
+    let out = lab(&[
+        "inspect",
+        "tests/fixtures/flan-tiny/model-q8_0.gguf",
+        "--config",
+        "tests/fixtures/flan-tiny/config.json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("loads as t5: 5 layers"), "{text}");
+    assert!(text.contains("lm_head.weight [512, 64] q8_0"), "{text}");
+    // Without its config a T5 file cannot be used, and says so.
+    let out = lab(&["inspect", "tests/fixtures/flan-tiny/model-q8_0.gguf"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config.json"));
+}
