@@ -186,13 +186,16 @@ fn Output() -> impl IntoView {
             };
             let reason = run.finished.as_ref().map(|(r, _)| format!("{r:?}")).unwrap_or_default();
             let computed = run.finished.as_ref().map(|(_, s)| s.generated_tokens.to_string()).unwrap_or_default();
+            let decode_speed = run.finished.as_ref().map(|(_, s)| s.decode_tok_s.to_string()).unwrap_or_default();
+            let prefill_speed = run.finished.as_ref().map(|(_, s)| s.prefill_tok_s.to_string()).unwrap_or_default();
             let echoed = run.echoed.as_ref().and_then(|s| serde_json::to_string(s).ok()).unwrap_or_default();
             let prompt_ids = run.prompt_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" ");
             view! {
                 <div id="output" class="output" data-run=run.id.to_string()
                     data-prompt-ids=prompt_ids data-settings=echoed
                     data-ids=ids>{tokens}</div>
-                <p id="run-stats" class="stats" data-reason=reason data-generated=computed>{status}</p>
+                <p id="run-stats" class="stats" data-reason=reason data-generated=computed
+                    data-decode-tok-s=decode_speed data-prefill-tok-s=prefill_speed>{status}</p>
             }
         })
     }

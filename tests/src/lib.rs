@@ -31,13 +31,18 @@ pub struct Page {
 impl Page {
     /// Serves `dist/` and opens it in a fresh headless Chromium.
     pub async fn open() -> Page {
+        Self::open_with_mounts(Vec::new()).await
+    }
+
+    /// As [`Page::open`], also serving each `(url prefix, folder)`.
+    pub async fn open_with_mounts(mounts: Vec<(String, PathBuf)>) -> Page {
         let dist = repo_root().join("dist");
         assert!(
             dist.join("index.html").is_file(),
             "the page is not built: {} is missing (scripts/test.sh builds it with trunk)",
             dist.display()
         );
-        let base_url = serve(dist).await;
+        let base_url = serve(dist, mounts).await;
         let driver_port = free_port().await;
         let driver = Command::new("chromedriver")
             .arg(format!("--port={driver_port}"))

@@ -130,7 +130,11 @@ fn inspect_loads_t5_with_its_config() {
         "--config",
         "tests/fixtures/flan-tiny/config.json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("loads as t5: 5 layers"), "{text}");
     assert!(text.contains("lm_head.weight [512, 64] q8_0"), "{text}");
