@@ -11,7 +11,12 @@ Run from the repository root:
         -> worker/tests/fixtures/t5-tiny/    (T5 v1.0 style: ReLU FF, lm_head tied to shared, scaled decoder output)
         -> worker/tests/fixtures/flan-tiny/  (T5 v1.1 / flan style: gated-gelu FF, untied lm_head, no scaling)
 
-    --only t5-tiny | flan-tiny   writes one of them.
+        -> worker/tests/fixtures/t5-tiny-vocab/  (the real 32,128-row vocabulary, tiny otherwise; q8_0 only)
+
+    --only t5-tiny | flan-tiny | t5-tiny-vocab   writes one of them.
+    --bench        also writes t5-small-shaped random models (not committed):
+                   $HOME/.cache/pretrain-lab/bench-models/t5-small-{q8_0,q4_0}.gguf + t5-small-config.json
+    --only-bench   writes only those.
 
 Deterministic: all randomness comes from seeded torch / numpy generators, so a
 re-run with the same package versions rewrites byte-identical files.
@@ -64,6 +69,38 @@ MODELS = {
                   dict(shared=1.0, lm_head=0.35, q=0.07, k=0.07, v=0.15, o=0.12, wi=0.15, wo=0.25,
                        rel=0.5, norm=0.1)),
 }
+
+# t5-tiny-vocab: the REAL vocabulary size (32,128 rows = 32,100 tokenizer entries + 28 padding rows, as in
+# t5-small), tiny otherwise, for tests with the real tokenizer (static/tokenizers/t5.json) and the browser.
+# T5 v1.0 style like t5-small (ReLU FF, lm_head tied to shared, decoder output x d_model^-0.5). Only
+# config.json and model-q8_0.gguf are written; expected.json comes from the DEQUANTIZED q8_0 weights.
+VOCAB_NAME = "t5-tiny-vocab"
+VOCAB_CFG = dict(vocab_size=32128, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=4,
+                 relative_attention_num_buckets=32, relative_attention_max_distance=128, layer_norm_epsilon=1e-6,
+                 pad_token_id=PAD, eos_token_id=EOS, decoder_start_token_id=DEC_START,
+                 feed_forward_proj="relu", tie_word_embeddings=True)
+# t5-tiny's std's rescaled to width 32 (same attention-logit and FF output scale), plus decoder.final_layer_norm
+# weights around 4: the tied logits then have a std of ~10 (instead of ~2.5), which 32,128 candidates need for
+# top-1/top-2 gaps of a few tenths. Seed 185 was picked off-line (seeds 1..240 tried, the q8_0 runs checked as
+# below) for the largest smallest gap among seeds whose greedy runs both have >= 8 distinct tokens.
+VOCAB_SEED = 185
+VOCAB_STD = dict(shared=2.5, q=0.15, k=0.15, v=0.28, o=0.21, x_o=0.64, wi=0.42, wo=1.41, wo_zero_row_mean=True,
+                 rel=0.5, norm=0.1, dec_final_norm=4.0)
+T5_TOKENIZER = REPO / "static" / "tokenizers" / "t5.json"
+VOCAB_GREEDY_TEXTS = ["translate English to German: The house is wonderful.",
+                      "summarize: The students trained a small model."]
+VOCAB_TRANSLATE_IDS = [13959, 1566, 12, 2968, 10, 37, 629, 19, 1627, 5, 1]  # the HF docs' example
+VOCAB_N_NEW, VOCAB_GAP, VOCAB_MIN_DISTINCT = 12, 0.15, 4
+VOCAB_TOKENIZER_SIZE = 32100  # ids 32100..32127 are padding rows: no token in the tokenizer
+VOCAB_LABEL_TEXT = "sst2 sentence: A warm, funny film."
+VOCAB_LABELS = ["positive", "negative"]
+
+# --bench: random t5-small-shaped models for speed measurements (not committed)
+BENCH_DIR = Path(os.environ.get("HOME", "~")) / ".cache" / "pretrain-lab" / "bench-models"
+BENCH_CFG = dict(vocab_size=32128, d_model=512, d_kv=64, d_ff=2048, num_layers=6, num_decoder_layers=6, num_heads=8,
+                 relative_attention_num_buckets=32, relative_attention_max_distance=128, layer_norm_epsilon=1e-6,
+                 pad_token_id=PAD, eos_token_id=EOS, decoder_start_token_id=DEC_START,
+                 feed_forward_proj="relu", tie_word_embeddings=True)
 
 
 # ----------------------------------------------------------------------------
@@ -526,17 +563,151 @@ def make_fixture(name: str, log: list[str]) -> None:
     log.append(f"{name}: {sum(sizes.values())} bytes {sizes}")
 
 
+def write_config_json(model: T5ForConditionalGeneration, dest: Path) -> None:
+    """config.json exactly as save_hf writes it (save_pretrained into a scratch folder; only the config kept)."""
+    import shutil
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        save_hf(model, Path(tmp))
+        shutil.copyfile(Path(tmp) / "config.json", dest)
+    os.chmod(dest, 0o644)
+
+
+def t5_tokenizer():
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(str(T5_TOKENIZER))
+    assert tok.get_vocab_size() == VOCAB_TOKENIZER_SIZE, tok.get_vocab_size()
+    assert tok.encode(VOCAB_GREEDY_TEXTS[0]).ids == VOCAB_TRANSLATE_IDS
+    return tok
+
+
+def make_tiny_vocab(log: list[str]) -> None:
+    out = FIXTURES / VOCAB_NAME
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = T5Config(**VOCAB_CFG)
+    model = build_t5(cfg, VOCAB_SEED, VOCAB_STD, untie=False)
+    check_embeddings(model, want_tied=True)
+    D = cfg.d_model
+    write_config_json(model, out / "config.json")
+    path = out / "model-q8_0.gguf"
+    write_gguf(path, model, "q8_0")
+    tensors = check_readback(path, model, "q8_0", log)
+    _, info, _ = read_gguf(path)
+    types = {}
+    for qtype, _, _ in info.values():
+        types[qtype] = types.get(qtype, 0) + 1
+    log.append(f"{VOCAB_NAME}/model-q8_0.gguf types {types}; shared.weight {info['shared.weight']}")
+    deq = model_from_tensors(model, tensors)
+
+    tok = t5_tokenizer()
+    import hashlib
+    import tokenizers
+    greedy_out = []
+    for text in VOCAB_GREEDY_TEXTS:
+        ids = tok.encode(text).ids
+        gen, gaps = greedy(deq, ids, VOCAB_N_NEW)
+        assert min(gaps) >= VOCAB_GAP, (text, gen, gaps)
+        assert len(set(gen)) >= VOCAB_MIN_DISTINCT, (text, gen)
+        assert all(2 <= i < VOCAB_TOKENIZER_SIZE for i in gen), (text, gen)
+        with torch.no_grad():  # the KV-cached generate() agrees
+            hf = deq.generate(torch.tensor([ids]), max_new_tokens=VOCAB_N_NEW, min_new_tokens=VOCAB_N_NEW,
+                              do_sample=False, num_beams=1, decoder_start_token_id=DEC_START,
+                              past_key_values=EncoderDecoderCache(DynamicCache(), DynamicCache()))
+        assert hf[0].tolist() == [DEC_START] + gen, (hf[0].tolist(), gen)
+        f32_gen, f32_gaps = greedy(model, ids, VOCAB_N_NEW)
+        # candle 0.11.1's two-sided decoder buckets (see make_fixture): positions >= 9 may change
+        bug = copy.deepcopy(deq)
+        bug.decoder.block[0].layer[0].SelfAttention.is_decoder = False
+        bug_gen, _ = greedy(bug, ids, VOCAB_N_NEW)
+        greedy_out.append({"text": text, "input_ids": ids, "generated_ids": gen, "top2_gaps": r7(gaps)})
+        log.append(f"{VOCAB_NAME} greedy q8_0 {text!r} {ids}: {gen} ({len(set(gen))} distinct) "
+                   f"decoded {tok.decode(gen)!r}; gaps min {min(gaps):.3g} {[round(g, 3) for g in gaps]}")
+        log.append(f"    f32 weights: {sum(a == b for a, b in zip(f32_gen, gen))}/{VOCAB_N_NEW} tokens equal, "
+                   f"min gap {min(f32_gaps):.3g}; two-sided decoder buckets: "
+                   f"{sum(a == b for a, b in zip(bug_gen, gen))}/{VOCAB_N_NEW} equal {bug_gen}")
+
+    # label-word probabilities at the first decoder step
+    fs_ids = tok.encode(VOCAB_LABEL_TEXT).ids
+    label_ids = []
+    for w in VOCAB_LABELS:
+        wids = tok.encode(w, add_special_tokens=False).ids
+        label_ids.append(wids[0])
+        log.append(f"{VOCAB_NAME} label {w!r} -> {wids} {tok.encode(w, add_special_tokens=False).tokens}")
+    assert len(set(label_ids)) == len(label_ids), label_ids
+    logits = forward(deq, fs_ids, [DEC_START]).logits[0, -1]
+    probs = torch.softmax(logits, dim=-1)
+    lab_logits = logits[label_ids]
+    first_step = {"text": VOCAB_LABEL_TEXT, "input_ids": fs_ids, "decoder_input_ids": [DEC_START],
+                  "labels": VOCAB_LABELS, "label_ids": label_ids, "probs": r7(probs[label_ids]),
+                  "log_probs": r7(torch.log_softmax(logits, dim=-1)[label_ids]), "logits": r7(lab_logits), "probs_over_labels": r7(torch.softmax(lab_logits, dim=-1)),
+                  "argmax": int(torch.argmax(logits)), "max_prob": r7(float(probs.max()))}
+    log.append(f"{VOCAB_NAME} first step {fs_ids}: label ids {label_ids} probs {first_step['probs']} "
+               f"logits {first_step['logits']} over labels {first_step['probs_over_labels']}; "
+               f"argmax {first_step['argmax']} p={first_step['max_prob']}; logit std {float(logits.std()):.3g}")
+
+    expected = {
+        "generator": {"script": "reference/make_t5_fixtures.py", "transformers": transformers.__version__,
+                      "torch": torch.__version__, "gguf": package_version("gguf"), "numpy": np.__version__,
+                      "tokenizers": tokenizers.__version__,
+                      "tokenizer": "static/tokenizers/t5.json sha256 "
+                                   + hashlib.sha256(T5_TOKENIZER.read_bytes()).hexdigest()},
+        "config": json.loads((out / "config.json").read_text()),
+        "weights": "model-q8_0.gguf, dequantized (transformers f32 on the q8_0 values)",
+        "lm_head_tied": True,
+        "decoder_output_scale": r7(D ** -0.5),
+        "greedy": greedy_out,
+        "first_step": first_step,
+    }
+    write_json(out / "expected.json", expected)
+    sizes = {f.name: f.stat().st_size for f in sorted(out.iterdir())}
+    log.append(f"{VOCAB_NAME}: {sum(sizes.values())} bytes {sizes}")
+
+
+def make_bench(log: list[str]) -> None:
+    """t5-small-shaped random models, transformers' default T5 init (seeded), for speed only."""
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    cfg = T5Config(**BENCH_CFG)
+    torch.manual_seed(512)
+    model = T5ForConditionalGeneration._from_config(cfg, attn_implementation="eager", dtype=torch.float32).eval()
+    check_embeddings(model, want_tied=True)
+    n_params = sum(p.numel() for p in model.parameters())
+    write_config_json(model, BENCH_DIR / "t5-small-config.json")
+    for mode in ("q8_0", "q4_0"):
+        path = BENCH_DIR / f"t5-small-{mode}.gguf"
+        t0 = time.time()
+        write_gguf(path, model, mode)
+        dt = time.time() - t0
+        r = gguf.GGUFReader(str(path))
+        types = {}
+        for t in r.tensors:
+            types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + 1
+        log.append(f"bench {path}: {path.stat().st_size} bytes, {len(r.tensors)} tensors {types}, "
+                   f"quantize+write {dt:.1f} s")
+    with torch.no_grad():
+        lg = model(input_ids=torch.tensor([VOCAB_TRANSLATE_IDS]), decoder_input_ids=torch.tensor([[DEC_START]])).logits
+    log.append(f"bench t5-small: {n_params} parameters (shared counted once); first-step logit std "
+               f"{float(lg.std()):.3g} (meaningless outputs: for speed only)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=sorted(MODELS), help="write only this fixture")
+    ap.add_argument("--only", choices=sorted(MODELS) + [VOCAB_NAME], help="write only this fixture")
+    ap.add_argument("--bench", action="store_true", help="also write the t5-small-shaped benchmark GGUFs "
+                    "(not committed) into $HOME/.cache/pretrain-lab/bench-models/")
+    ap.add_argument("--only-bench", action="store_true", help="write only the benchmark GGUFs")
     args = ap.parse_args()
     log: list[str] = [f"transformers {transformers.__version__}, torch {torch.__version__}, "
                       f"gguf {package_version('gguf')}, numpy {np.__version__}"]
     t0 = time.time()
     try:
-        for name in MODELS:
-            if args.only in (None, name):
-                make_fixture(name, log)
+        if not args.only_bench:
+            for name in MODELS:
+                if args.only in (None, name):
+                    make_fixture(name, log)
+            if args.only in (None, VOCAB_NAME):
+                make_tiny_vocab(log)
+        if args.bench or args.only_bench:
+            make_bench(log)
     finally:
         print("\n".join(log))
     print(f"done in {time.time() - t0:.1f} s")

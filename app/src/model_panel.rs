@@ -7,14 +7,24 @@ use crate::lab::Lab;
 struct CatalogEntry {
     label: &'static str,
     weights_url: &'static str,
+    config_url: &'static str,
     tokenizer_url: &'static str,
 }
 
-const CATALOG: &[CatalogEntry] = &[CatalogEntry {
-    label: "Tiny GPT-2, random weights (test model, 1.7 MB, q8_0)",
-    weights_url: "fixtures/gpt2-tiny-vocab/llama-q8_0.gguf",
-    tokenizer_url: "tokenizers/gpt2.json",
-}];
+const CATALOG: &[CatalogEntry] = &[
+    CatalogEntry {
+        label: "Tiny GPT-2, random weights (test model, 1.7 MB, q8_0)",
+        weights_url: "fixtures/gpt2-tiny-vocab/llama-q8_0.gguf",
+        config_url: "",
+        tokenizer_url: "tokenizers/gpt2.json",
+    },
+    CatalogEntry {
+        label: "Tiny T5, random weights (test model, 1.1 MB, q8_0)",
+        weights_url: "fixtures/t5-tiny-vocab/model-q8_0.gguf",
+        config_url: "fixtures/t5-tiny-vocab/config.json",
+        tokenizer_url: "tokenizers/t5.json",
+    },
+];
 
 #[component]
 pub fn ModelPanel() -> impl IntoView {
@@ -27,7 +37,7 @@ pub fn ModelPanel() -> impl IntoView {
         if let Some(e) = CATALOG.iter().find(|e| e.label == label) {
             set_weights_url.set(e.weights_url.to_string());
             set_tokenizer_url.set(e.tokenizer_url.to_string());
-            set_config_url.set(String::new());
+            set_config_url.set(e.config_url.to_string());
         }
     };
     let load = move |_| {

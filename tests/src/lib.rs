@@ -189,22 +189,26 @@ async fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-/// A minimal static file server for `root` on 127.0.0.1; returns its URL.
-async fn serve(root: PathBuf) -> String {
+/// A minimal static file server for `root` (and `mounts`) on 127.0.0.1.
+async fn serve(root: PathBuf, mounts: Vec<(String, PathBuf)>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let root = root.clone();
+            let (root, mounts) = (root.clone(), mounts.clone());
             tokio::spawn(async move {
-                let _ = answer(stream, &root).await;
+                let _ = answer(stream, &root, &mounts).await;
             });
         }
     });
     format!("http://{addr}/")
 }
 
-async fn answer(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
+async fn answer(
+    mut stream: TcpStream,
+    root: &Path,
+    mounts: &[(String, PathBuf)],
+) -> std::io::Result<()> {
     let mut buf = vec![0u8; 8192];
     let n = stream.read(&mut buf).await?;
     let request = String::from_utf8_lossy(&buf[..n]);
@@ -215,7 +219,13 @@ async fn answer(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
         .unwrap_or("/")
         .trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
-    let file = root.join(path);
+    let file = mounts
+        .iter()
+        .find_map(|(prefix, dir)| {
+            path.strip_prefix(prefix.as_str())
+                .map(|rest| dir.join(rest))
+        })
+        .unwrap_or_else(|| root.join(path));
     let inside = !path.split('/').any(|part| part == "..");
     let (status, body) = match tokio::fs::read(&file).await {
         Ok(body) if inside => ("200 OK", body),

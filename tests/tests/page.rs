@@ -323,3 +323,98 @@ async fn label_word_probabilities_come_from_the_worker() {
     page.screenshot("gpt2-label-probabilities").await;
     page.close().await;
 }
+
+#[tokio::test]
+async fn t5_switches_prefixes_and_streams_the_reference_output() {
+    let expected = expected("t5-tiny-vocab");
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    page.set_value(
+        "#model-select",
+        "Tiny T5, random weights (test model, 1.1 MB, q8_0)",
+    )
+    .await;
+    assert_eq!(
+        page.js(
+            "return document.querySelector('#config-url').value;",
+            vec![]
+        )
+        .await,
+        json!("fixtures/t5-tiny-vocab/config.json")
+    );
+    page.click("#load").await;
+    page.wait_attr("#model-info", "data-arch", "t5", 60).await;
+
+    for (task, greedy) in [
+        ("translate_de", &expected["greedy"][0]),
+        ("summarize", &expected["greedy"][1]),
+    ] {
+        let text = greedy["text"].as_str().unwrap();
+        let (prefix, input) = text.split_once(": ").unwrap();
+        page.set_value("#prompt", input).await;
+        page.set_value("#task-select", task).await;
+        // The prefix switch rewrote the prompt into the task's form.
+        assert_eq!(
+            page.js("return document.querySelector('#prompt').value;", vec![])
+                .await,
+            json!(format!("{prefix}: {input}"))
+        );
+        let want: Vec<String> = greedy["generated_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        page.set_value("#max-new-tokens", &want.len().to_string())
+            .await;
+        let (ids, settings) = generate_and_wait(&page).await;
+        assert_eq!(settings["max_new_tokens"], json!(want.len()));
+        let prompt_ids: Vec<String> = greedy["input_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        assert_eq!(
+            page.attr("#output", "data-prompt-ids").await.unwrap(),
+            prompt_ids.join(" ")
+        );
+        assert_eq!(ids, want.join(" "), "{task}");
+        page.screenshot(&format!("t5-{task}")).await;
+    }
+
+    // T5's own text-label answer: the label words' first-step probabilities.
+    let first = &expected["first_step"];
+    let (prefix, input) = first["text"].as_str().unwrap().split_once(": ").unwrap();
+    page.set_value("#task-select", "").await;
+    page.set_value("#prompt", input).await;
+    page.set_value("#task-select", "sst2").await;
+    assert_eq!(
+        page.js("return document.querySelector('#prompt').value;", vec![])
+            .await,
+        json!(format!("{prefix}: {input}"))
+    );
+    page.click("#classify").await;
+    page.wait_for("label probabilities", 30, || async {
+        page.attr("#label-probs .bar-row", "data-share").await
+    })
+    .await;
+    let rows = page
+        .js(
+            "return [...document.querySelectorAll('#label-probs .bar-row')].map(r =>
+               [Number(r.dataset.token), Number(r.dataset.share)]);",
+            vec![],
+        )
+        .await;
+    for (i, row) in rows.as_array().unwrap().iter().enumerate() {
+        assert_eq!(row[0], first["label_ids"][i]);
+        let want = first["probs_over_labels"][i].as_f64().unwrap();
+        let got = row[1].as_f64().unwrap();
+        assert!(
+            (got - want).abs() < 0.01,
+            "label {i}: share {got}, reference {want}"
+        );
+    }
+    page.screenshot("t5-sst2-labels").await;
+    page.close().await;
+}

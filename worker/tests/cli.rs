@@ -143,3 +143,78 @@ fn inspect_loads_t5_with_its_config() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("config.json"));
 }
+
+#[test]
+fn t5_generate_with_a_prefix_gives_the_reference_greedy_ids() {
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/tests/fixtures/t5-tiny-vocab/expected.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let greedy = &expected["greedy"][0];
+    let (prefix, input) = ("translate English to German:", "The house is wonderful.");
+    assert_eq!(greedy["text"], format!("{prefix} {input}"));
+    let n = greedy["generated_ids"]
+        .as_array()
+        .unwrap()
+        .len()
+        .to_string();
+    let out = lab(&[
+        "generate",
+        "--model",
+        "tests/fixtures/t5-tiny-vocab/model-q8_0.gguf",
+        "--config",
+        "tests/fixtures/t5-tiny-vocab/config.json",
+        "--prefix",
+        prefix,
+        "--prompt",
+        input,
+        "--max-new-tokens",
+        &n,
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["prompt_ids"], greedy["input_ids"]);
+    assert_eq!(json["generated_ids"], greedy["generated_ids"]);
+}
+
+#[test]
+fn t5_classify_reports_label_probabilities() {
+    let out = lab(&[
+        "classify",
+        "--model",
+        "tests/fixtures/t5-tiny-vocab/model-q8_0.gguf",
+        "--config",
+        "tests/fixtures/t5-tiny-vocab/config.json",
+        "--task",
+        "sst2",
+        "--prompt",
+        "A warm, funny film.",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("sst2 sentence: A warm, funny film."),
+        "{text}"
+    );
+    assert!(
+        text.contains("positive") && text.contains("token 1465"),
+        "{text}"
+    );
+    assert!(
+        text.contains("negative") && text.contains("token 2841"),
+        "{text}"
+    );
+}
