@@ -12,8 +12,9 @@ Run from the repository root:
         -> worker/tests/fixtures/flan-tiny/  (T5 v1.1 / flan style: gated-gelu FF, untied lm_head, no scaling)
 
         -> worker/tests/fixtures/t5-tiny-vocab/  (the real 32,128-row vocabulary, tiny otherwise; q8_0 only)
+        -> worker/tests/fixtures/t5-k256/        (flan style, every weight row a multiple of 256, f16 safetensors)
 
-    --only t5-tiny | flan-tiny | t5-tiny-vocab   writes one of them.
+    --only t5-tiny | flan-tiny | t5-tiny-vocab | t5-k256   writes one of them.
     --bench        also writes t5-small-shaped random models (not committed):
                    $HOME/.cache/pretrain-lab/bench-models/t5-small-{q8_0,q4_0}.gguf + t5-small-config.json
     --only-bench   writes only those.
@@ -663,6 +664,140 @@ def make_tiny_vocab(log: list[str]) -> None:
     log.append(f"{VOCAB_NAME}: {sum(sizes.values())} bytes {sizes}")
 
 
+# t5-k256: a flan-style T5 whose every 2-D weight (except the [32, heads] relative_attention_bias tables, which stay
+# f32 in Rust) has a last dim that is a multiple of 256, for candle's k-quants (q4_k, q6_k) applied at load in Rust.
+# Stored as f16: the weights are rounded to float16 right after the init, every expected value comes from the f32
+# model holding those f16-rounded values, and model.safetensors holds F16 tensors (the same values, exactly).
+K256_NAME = "t5-k256"
+K256_CFG = dict(vocab_size=256, d_model=256, d_kv=64, d_ff=256, num_layers=1, num_decoder_layers=1, num_heads=4,
+                relative_attention_num_buckets=32, relative_attention_max_distance=128, layer_norm_epsilon=1e-6,
+                pad_token_id=PAD, eos_token_id=EOS, decoder_start_token_id=DEC_START,
+                feed_forward_proj="gated-gelu", tie_word_embeddings=False)
+# flan-tiny's std's rescaled to width 256 / d_kv 64 (same attention-logit, FF and output-logit scale)
+K256_SEED = 256
+K256_STD = dict(shared=1.0, lm_head=0.175, q=0.025, k=0.025, v=0.075, o=0.06, wi=0.075, wo=0.18, rel=0.5, norm=0.1)
+
+
+def quant_roundtrip(model: T5ForConditionalGeneration, qtype: QT) -> T5ForConditionalGeneration:
+    """A copy of `model` whose 2-D weights with rows of a multiple of 32 went through `qtype` and back (in memory)."""
+    t = {}
+    for name, arr in saved_state_dict(model).items():
+        if arr.ndim == 2 and arr.shape[-1] % 32 == 0:
+            arr = gguf.quants.dequantize(gguf.quants.quantize(arr, qtype), qtype).reshape(arr.shape)
+        t[name] = arr
+    return model_from_tensors(model, t)
+
+
+def make_k256(log: list[str]) -> None:
+    out = FIXTURES / K256_NAME
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = T5Config(**K256_CFG)
+    model = build_t5(cfg, K256_SEED, K256_STD, untie=True)
+    model.half().float()  # round every weight to float16 (in place; ties kept)
+    check_embeddings(model, want_tied=False)
+    for pname, p in model.named_parameters():
+        assert p.dtype == torch.float32, pname
+        assert torch.equal(p, p.half().float()), pname
+        assert p.ndim == 1 or p.shape[-1] % 256 == 0 or pname.endswith("relative_attention_bias.weight"), pname
+    assert not torch.equal(model.lm_head.weight, model.shared.weight)
+    V = cfg.vocab_size
+
+    # f16 files: save a half copy (untied lm_head kept by deepcopy)
+    half = copy.deepcopy(model).half()
+    save_hf(half, out)
+    from safetensors import safe_open
+    with safe_open(str(out / "model.safetensors"), "pt") as f:
+        keys = list(f.keys())
+        saved = {k: f.get_tensor(k) for k in keys}
+    want = saved_state_dict(model)
+    assert keys == list(want) or set(keys) == set(want), set(keys) ^ set(want)
+    for k, v in want.items():
+        assert saved[k].dtype == torch.float16, (k, saved[k].dtype)
+        assert np.array_equal(saved[k].float().numpy(), v), k
+    assert not torch.equal(saved["lm_head.weight"], saved["shared.weight"])
+
+    rng = np.random.default_rng(256256)
+    case_io = [(enc_ids(rng, 4, V), dec_ids(rng, 3, V)), (enc_ids(rng, 9, V), dec_ids(rng, 8, V))]
+    cases, all_logits = [], []
+    for enc, dec in case_io:
+        lg = forward(model, enc, dec).logits[0]
+        with torch.no_grad():  # untied, unscaled output layer (asserted)
+            enc_last = model.encoder(input_ids=torch.tensor([enc])).last_hidden_state
+            dec_last = model.decoder(input_ids=torch.tensor([dec]), encoder_hidden_states=enc_last).last_hidden_state
+        assert (dec_last[0] @ model.lm_head.weight.T - lg).abs().max().item() < 1e-5
+        all_logits.append(lg)
+        cases.append({"name": f"enc{len(enc)}_dec{len(dec)}", "input_ids": enc, "decoder_input_ids": dec,
+                      "logits": r7(lg)})
+    stats = gap_stats(torch.cat(all_logits))
+    log.append(f"{K256_NAME} f32 (f16-rounded weights) case logits: {stats}")
+
+    # reload: config.json + f16 safetensors, read as f32, give the same logits
+    reloaded = T5ForConditionalGeneration.from_pretrained(str(out), attn_implementation="eager",
+                                                          dtype=torch.float32).eval()
+    check_embeddings(reloaded, want_tied=False)
+    for (enc, dec), ref in zip(case_io, all_logits):
+        d = (forward(reloaded, enc, dec).logits[0] - ref).abs().max().item()
+        assert d < 1e-5, f"safetensors round trip: {d}"
+
+    # greedy: like gpt2-k256, in-memory q8_0 / q5_1 round trips stand in for candle's q6_k (gguf-py cannot
+    # write k-quants). Prompt drawn until the f32 run has every gap >= 0.1, >= 10 distinct tokens, no 0 / 1,
+    # and the q8_0 and q5_1 round trips give the same 12 tokens with every gap >= 0.05.
+    proxies = {k: quant_roundtrip(model, q) for k, q in (("q8_0", QT.Q8_0), ("q5_1", QT.Q5_1), ("q4_1", QT.Q4_1))}
+    prng = np.random.default_rng(2562)
+    n_new = 12
+    for attempt in range(2000):
+        p = enc_ids(prng, 6, V)
+        gen, gaps = greedy(model, p, n_new)
+        if min(gaps) < 0.1 or len(set(gen)) < 10 or PAD in gen or EOS in gen:
+            continue
+        ok = True
+        for k in ("q8_0", "q5_1"):
+            g2, gaps2 = greedy(proxies[k], p, n_new)
+            if g2 != gen or min(gaps2) < 0.05:
+                ok = False
+                break
+        if ok:
+            break
+    else:
+        raise RuntimeError(f"{K256_NAME}: no greedy prompt found")
+    with torch.no_grad():
+        hf = model.generate(torch.tensor([p]), max_new_tokens=n_new, min_new_tokens=n_new, do_sample=False,
+                            num_beams=1, decoder_start_token_id=DEC_START,
+                            past_key_values=EncoderDecoderCache(DynamicCache(), DynamicCache()))
+    assert hf[0].tolist() == [DEC_START] + gen, (hf[0].tolist(), gen)
+    log.append(f"{K256_NAME} greedy prompt found after {attempt + 1} draws: {p} -> {gen}, "
+               f"gaps {[round(g, 3) for g in gaps]}")
+    proxy_diff, proxy_greedy = {}, {}
+    for k, m in proxies.items():
+        md = max((forward(m, enc, dec).logits[0] - ref).abs().max().item()
+                 for (enc, dec), ref in zip(case_io, all_logits))
+        proxy_diff[k] = r7(md)
+        g2, _ = greedy(m, p, n_new)
+        proxy_greedy[k] = g2
+        log.append(f"{K256_NAME} {k} round trip: max |logit - f32| {md:.4g} on the cases; greedy {g2} "
+                   f"({sum(a == b for a, b in zip(g2, gen))}/{n_new} equal to f32)")
+
+    expected = {
+        "generator": {"script": "reference/make_t5_fixtures.py", "transformers": transformers.__version__,
+                      "torch": torch.__version__, "gguf": package_version("gguf"),
+                      "safetensors": package_version("safetensors"), "numpy": np.__version__},
+        "config": json.loads((out / "config.json").read_text()),
+        "weights": "model.safetensors (F16); expected values from the f32 model holding the same f16 values",
+        "safetensors_keys": keys,
+        "lm_head_tied": False,
+        "decoder_output_scale": 1.0,
+        "logit_stats": r7(stats),
+        "cases": cases,
+        "greedy": [{"input_ids": p, "generated_ids": gen, "top2_gaps": r7(gaps)}],
+        "proxy_quant": {"note": "transformers on in-memory gguf-py round trips of every 2-D weight whose rows are a "
+                                "multiple of 32 (not the [32, 4] bias tables); information only, not candle's k-quants",
+                        "max_abs_diff_vs_f32": proxy_diff, "greedy_generated_ids": proxy_greedy},
+    }
+    write_json(out / "expected.json", expected)
+    sizes = {f.name: f.stat().st_size for f in sorted(out.iterdir())}
+    log.append(f"{K256_NAME}: {sum(sizes.values())} bytes {sizes}")
+
+
 def make_bench(log: list[str]) -> None:
     """t5-small-shaped random models, transformers' default T5 init (seeded), for speed only."""
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
@@ -691,7 +826,7 @@ def make_bench(log: list[str]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=sorted(MODELS) + [VOCAB_NAME], help="write only this fixture")
+    ap.add_argument("--only", choices=sorted(MODELS) + [VOCAB_NAME, K256_NAME], help="write only this fixture")
     ap.add_argument("--bench", action="store_true", help="also write the t5-small-shaped benchmark GGUFs "
                     "(not committed) into $HOME/.cache/pretrain-lab/bench-models/")
     ap.add_argument("--only-bench", action="store_true", help="write only the benchmark GGUFs")
@@ -706,6 +841,8 @@ def main() -> None:
                     make_fixture(name, log)
             if args.only in (None, VOCAB_NAME):
                 make_tiny_vocab(log)
+            if args.only in (None, K256_NAME):
+                make_k256(log)
         if args.bench or args.only_bench:
             make_bench(log)
     finally:

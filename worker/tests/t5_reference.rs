@@ -284,3 +284,15 @@ fn quantized_files_read_exactly_and_run_within_bounds() {
         }
     }
 }
+
+/// Plain safetensors converted at load: f16 against transformers' f32 logits.
+#[test]
+fn safetensors_converted_to_f16_at_load() {
+    for dir in ["t5-tiny", "flan-tiny"] {
+        let e = expected(dir);
+        let model = load(dir, "model.safetensors", Some("f16"));
+        let err = logits_error(&model, &e["cases"]);
+        println!("{dir} as f16: max |logit error| = {err}");
+        assert!(err > 0.0 && err < 0.05, "{dir}: f16 logits off by {err}");
+    }
+}

@@ -23,6 +23,18 @@ pub struct Config {
     pub bos_token_id: Option<u32>,
     #[serde(default)]
     pub eos_token_id: Option<u32>,
+    /// Variants of GPT-2's attention scaling that no published GPT-2 uses;
+    /// refused rather than silently computed differently.
+    #[serde(default = "default_true")]
+    pub scale_attn_weights: bool,
+    #[serde(default)]
+    pub scale_attn_by_inverse_layer_idx: bool,
+    #[serde(default)]
+    pub reorder_and_upcast_attn: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_activation() -> String {
@@ -65,6 +77,9 @@ impl Config {
                 .metadata_usize("tokenizer.ggml.eos_token_id")
                 .ok()
                 .map(|v| v as u32),
+            scale_attn_weights: true,
+            scale_attn_by_inverse_layer_idx: false,
+            reorder_and_upcast_attn: false,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -90,6 +105,12 @@ impl Config {
             bail!("the config has a zero vocab size, layer count or context length")
         }
         self.activation()?;
+        if !self.scale_attn_weights
+            || self.scale_attn_by_inverse_layer_idx
+            || self.reorder_and_upcast_attn
+        {
+            bail!("this config changes GPT-2's attention scaling, which is not supported")
+        }
         Ok(())
     }
 
@@ -119,4 +140,24 @@ pub enum Activation {
     GeluTanh,
     GeluErf,
     Relu,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GPT2: &str = r#"{"vocab_size": 50257, "n_positions": 1024, "n_embd": 768,
+        "n_layer": 12, "n_head": 12, "activation_function": "gelu_new"}"#;
+
+    #[test]
+    fn reads_hugging_face_configs_and_refuses_what_it_cannot_compute() {
+        let cfg = Config::from_json(GPT2).unwrap();
+        assert_eq!((cfg.inner_size(), cfg.head_dim()), (3072, 64));
+        assert_eq!(cfg.activation().unwrap(), Activation::GeluTanh);
+        let scaled = GPT2.replace('}', r#", "scale_attn_by_inverse_layer_idx": true}"#);
+        assert!(Config::from_json(&scaled).is_err());
+        let bad_heads = GPT2.replace(r#""n_head": 12"#, r#""n_head": 7"#);
+        assert!(Config::from_json(&bad_heads).is_err());
+        assert!(Config::from_json("{}").is_err());
+    }
 }
