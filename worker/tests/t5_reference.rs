@@ -296,3 +296,32 @@ fn safetensors_converted_to_f16_at_load() {
         assert!(err > 0.0 && err < 0.05, "{dir}: f16 logits off by {err}");
     }
 }
+
+/// k-quants need rows of 256: a 256-wide flan-style T5 (f16 weights, values
+/// exact in f32) quantized at load, against transformers' logits on the same
+/// weights; the bound includes the quantization itself.
+#[test]
+fn k_quants_quantized_at_load() {
+    let e = expected("t5-k256");
+    // (type, logit bound, greedy steps that must agree out of 12)
+    for (dtype, bound, steps) in [
+        ("f32", F32_TOLERANCE, 12),
+        ("q8_0", 0.4, 12),
+        ("q6_k", 1.0, 8),
+        ("q4_k", 4.0, 0),
+    ] {
+        let model = load("t5-k256", "model.safetensors", Some(dtype));
+        let err = logits_error(&model, &e["cases"]);
+        println!("t5-k256 as {dtype}: max |logit error| = {err}");
+        assert!(err < bound, "{dtype}: logits off by {err} (bound {bound})");
+        let g = &e["greedy"][0];
+        let want = ids(&g["generated_ids"]);
+        let got = greedy(&model, &ids(&g["input_ids"]), want.len());
+        let same = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
+        println!(
+            "t5-k256 as {dtype}: greedy equal for {same} of {}",
+            want.len()
+        );
+        assert!(same >= steps, "{dtype}: greedy differs at step {same}");
+    }
+}
