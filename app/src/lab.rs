@@ -54,6 +54,21 @@ pub struct Lab {
     /// `static/tasks.json`: task prefixes and prompt formats.
     pub tasks: RwSignal<Option<Tasks>>,
     pub labels: RwSignal<Option<Vec<LabelProbability>>>,
+    /// What the user set up: kept in localStorage and in shareable links.
+    pub prompt: RwSignal<String>,
+    pub task: RwSignal<String>,
+    pub settings: RwSignal<GenerationSettings>,
+    pub weights_url: RwSignal<String>,
+    pub config_url: RwSignal<String>,
+    pub tokenizer_url: RwSignal<String>,
+    /// Selected token of the current run (its alternatives are shown).
+    pub selected_step: RwSignal<Option<usize>>,
+    /// Large type and high contrast, for a classroom projector.
+    pub projector: RwSignal<bool>,
+    /// "light", "dark", or "" to follow the system.
+    pub theme: RwSignal<String>,
+    /// Load the model as soon as the worker is ready (a shared link named one).
+    pub autoload: RwSignal<bool>,
 }
 
 impl Lab {
@@ -68,7 +83,29 @@ impl Lab {
             error: RwSignal::new(None),
             tasks: RwSignal::new(None),
             labels: RwSignal::new(None),
+            prompt: RwSignal::new("Hello world".to_string()),
+            task: RwSignal::new(String::new()),
+            settings: RwSignal::new(GenerationSettings::default()),
+            weights_url: RwSignal::new(String::new()),
+            config_url: RwSignal::new(String::new()),
+            tokenizer_url: RwSignal::new(String::new()),
+            selected_step: RwSignal::new(None),
+            projector: RwSignal::new(false),
+            theme: RwSignal::new(String::new()),
+            autoload: RwSignal::new(false),
         }
+    }
+
+    /// Loads the model the URL fields name.
+    pub fn load_current(self) {
+        let url = self.weights_url.get_untracked();
+        let config = self.config_url.get_untracked();
+        self.load(ModelSpec {
+            name: url.rsplit('/').next().unwrap_or(&url).to_string(),
+            weights_url: url.clone(),
+            config_url: (!config.trim().is_empty()).then_some(config),
+            tokenizer_url: self.tokenizer_url.get_untracked(),
+        });
     }
 
     /// Fetches the task list the page and the worker share.
@@ -112,7 +149,11 @@ impl Lab {
     fn apply(self, event: Event) {
         match event {
             Event::Ready { simd, version } => {
-                self.worker.set(WorkerStatus::Ready { simd, version })
+                self.worker.set(WorkerStatus::Ready { simd, version });
+                if self.autoload.get_untracked() {
+                    self.autoload.set(false);
+                    self.load_current();
+                }
             }
             Event::Tokenized { ids, tokens, .. } => self.tokenized.set(Some((ids, tokens))),
             Event::LabelProbabilities { labels, .. } => self.labels.set(Some(labels)),

@@ -3,6 +3,7 @@
 mod app;
 mod lab;
 mod model_panel;
+mod persist;
 mod playground;
 mod status;
 mod tokenizer_panel;

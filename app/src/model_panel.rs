@@ -1,17 +1,16 @@
 use leptos::prelude::*;
-use protocol::ModelSpec;
 
 use crate::lab::Lab;
 
 /// Models the page offers; any other URL can be typed in.
-struct CatalogEntry {
-    label: &'static str,
-    weights_url: &'static str,
-    config_url: &'static str,
-    tokenizer_url: &'static str,
+pub struct CatalogEntry {
+    pub label: &'static str,
+    pub weights_url: &'static str,
+    pub config_url: &'static str,
+    pub tokenizer_url: &'static str,
 }
 
-const CATALOG: &[CatalogEntry] = &[
+pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry {
         label: "Tiny GPT-2, random weights (test model, 1.7 MB, q8_0)",
         weights_url: "fixtures/gpt2-tiny-vocab/llama-q8_0.gguf",
@@ -29,9 +28,9 @@ const CATALOG: &[CatalogEntry] = &[
 #[component]
 pub fn ModelPanel() -> impl IntoView {
     let lab = expect_context::<Lab>();
-    let (weights_url, set_weights_url) = signal(CATALOG[0].weights_url.to_string());
-    let (tokenizer_url, set_tokenizer_url) = signal(CATALOG[0].tokenizer_url.to_string());
-    let (config_url, set_config_url) = signal(String::new());
+    let (weights_url, set_weights_url) = lab.weights_url.split();
+    let (tokenizer_url, set_tokenizer_url) = lab.tokenizer_url.split();
+    let (config_url, set_config_url) = lab.config_url.split();
     let pick = move |ev| {
         let label = event_target_value(&ev);
         if let Some(e) = CATALOG.iter().find(|e| e.label == label) {
@@ -40,23 +39,16 @@ pub fn ModelPanel() -> impl IntoView {
             set_config_url.set(e.config_url.to_string());
         }
     };
-    let load = move |_| {
-        let url = weights_url.get_untracked();
-        let config = config_url.get_untracked();
-        lab.load(ModelSpec {
-            name: url.rsplit('/').next().unwrap_or(&url).to_string(),
-            weights_url: url,
-            config_url: (!config.trim().is_empty()).then_some(config),
-            tokenizer_url: tokenizer_url.get_untracked(),
-        });
-    };
+    let load = move |_| lab.load_current();
     let loading = move || lab.loading.get().is_some();
     view! {
         <section class="panel" id="model-panel">
             <h2>"Model"</h2>
             <div class="row">
                 <select id="model-select" on:change=pick>
-                    {CATALOG.iter().map(|e| view! { <option>{e.label}</option> }).collect_view()}
+                    {CATALOG.iter().map(|e| view! {
+                        <option selected=move || lab.weights_url.get() == e.weights_url>{e.label}</option>
+                    }).collect_view()}
                 </select>
             </div>
             <label>"Weights (GGUF or safetensors URL)"

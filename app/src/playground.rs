@@ -9,8 +9,8 @@ use crate::worker_link;
 #[component]
 pub fn Playground() -> impl IntoView {
     let lab = expect_context::<Lab>();
-    let (prompt, set_prompt) = signal("Hello world".to_string());
-    let settings = RwSignal::new(GenerationSettings::default());
+    let (prompt, set_prompt) = lab.prompt.split();
+    let settings = lab.settings;
     let generate = move || {
         if lab.generating() {
             return;
@@ -18,6 +18,7 @@ pub fn Playground() -> impl IntoView {
         let id = worker_link::next_id();
         let s = settings.get_untracked();
         lab.error.set(None);
+        lab.selected_step.set(None);
         lab.run.set(Some(Run {
             id,
             max_new_tokens: s.max_new_tokens,
@@ -53,7 +54,7 @@ pub fn Playground() -> impl IntoView {
             _ => Vec::new(),
         })
     };
-    let (task_id, set_task_id) = signal(String::new());
+    let (task_id, set_task_id) = lab.task.split();
     let current_task = move || tasks().into_iter().find(|t| t.id == task_id.get());
     // Switching task rewrites the prompt: the old task's wrapping comes off,
     // the new one goes on, the user's own text stays.
@@ -121,6 +122,7 @@ pub fn Playground() -> impl IntoView {
             </div>
             <LabelChart/>
             <Output/>
+            <TokenDetail/>
         </section>
     }
 }
@@ -164,7 +166,7 @@ fn Output() -> impl IntoView {
     let lab = expect_context::<Lab>();
     move || {
         lab.run.get().map(|run| {
-            let tokens = run.steps.iter().map(|s| {
+            let tokens = run.steps.iter().enumerate().map(|(i, s)| {
                 let title = s
                     .top
                     .iter()
@@ -173,7 +175,8 @@ fn Output() -> impl IntoView {
                     .join("\n");
                 view! {
                     <span class="token" data-id=s.id.to_string() data-prob=s.prob.to_string()
-                        title=title>{s.text.clone()}</span>
+                        class:selected=move || lab.selected_step.get() == Some(i)
+                        title=title on:click=move |_| lab.selected_step.set(Some(i))>{s.text.clone()}</span>
                 }
             }).collect_view();
             let ids = run.steps.iter().map(|s| s.id.to_string()).collect::<Vec<_>>().join(" ");
@@ -223,6 +226,34 @@ fn LabelChart() -> impl IntoView {
                     }).collect_view()}
                 </div>
             }
+        })
+    }
+}
+
+/// The clicked token: its probability and the alternatives the model weighed.
+#[component]
+fn TokenDetail() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    move || {
+        let i = lab.selected_step.get()?;
+        let step = lab
+            .run
+            .with(|r| r.as_ref().and_then(|r| r.steps.get(i).cloned()))?;
+        Some(view! {
+            <div id="token-detail" class="bars" data-step=i.to_string() data-id=step.id.to_string()>
+                <p>{format!("Token {} {:?}: probability {:.1}%", i + 1, step.text, 100.0 * step.prob)}</p>
+                {step.top.into_iter().map(|a| {
+                    let width = format!("width: {:.1}%", 100.0 * a.prob);
+                    view! {
+                        <div class="bar-row" data-id=a.id.to_string() data-prob=a.prob.to_string()
+                            class:chosen=a.id == step.id>
+                            <span class="bar-label mono">{format!("{:?}", a.text)}</span>
+                            <span class="bar"><span class="fill" style=width></span></span>
+                            <span class="bar-value">{format!("{:.1}%", 100.0 * a.prob)}</span>
+                        </div>
+                    }
+                }).collect_view()}
+            </div>
         })
     }
 }

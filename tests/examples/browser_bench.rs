@@ -106,28 +106,48 @@ async fn main() {
             "tokenizers/t5.json",
         ),
     ];
-    let page = Page::open_with_mounts(vec![("bench/".into(), models.clone())]).await;
-    page.wait_attr("#worker-status", "data-ready", "true", 60)
+    let mounts = vec![("bench/".to_string(), models.clone())];
+    let simd = Page::open_with_mounts(mounts.clone()).await;
+    simd.wait_attr("#worker-status", "data-simd", "true", 60)
         .await;
-    println!("| model | native prefill / decode tok/s | wasm prefill / decode tok/s | wasm / native decode |");
-    println!("|---|---|---|---|");
+    // The same page built without SIMD128 (scripts/bench.sh builds it).
+    let scalar = Page::open_dist(e2e::repo_root().join("dist-scalar"), mounts).await;
+    scalar
+        .wait_attr("#worker-status", "data-ready", "true", 60)
+        .await;
+    let scalar_simd = scalar.attr("#worker-status", "data-simd").await;
+    assert_eq!(
+        scalar_simd.as_deref(),
+        Some("false"),
+        "dist-scalar has SIMD"
+    );
+    println!(
+        "| model | native prefill / decode tok/s | wasm SIMD prefill / decode | \
+         wasm scalar prefill / decode | wasm / native decode | SIMD / scalar decode |"
+    );
+    println!("|---|---|---|---|---|---|");
     for (file, config, tokenizer) in cases {
         let path = models.join(file);
         if !path.exists() {
-            println!("| {file} | missing: make it with the reference script's --bench | | |");
+            println!("| {file} | missing: make it with the reference script's --bench |");
             continue;
         }
         let config_path = config.map(|c| models.join(c));
         let n = native(lab, &path, config_path.as_ref());
-        let w = browser(&page, file, config, tokenizer).await;
+        let w = browser(&simd, file, config, tokenizer).await;
+        let sc = browser(&scalar, file, config, tokenizer).await;
         println!(
-            "| {file} | {:.0} / {:.1} | {:.0} / {:.1} | {:.2} |",
+            "| {file} | {:.0} / {:.1} | {:.0} / {:.1} | {:.0} / {:.1} | {:.2} | {:.2} |",
             n.prefill,
             n.decode,
             w.prefill,
             w.decode,
-            w.decode / n.decode
+            sc.prefill,
+            sc.decode,
+            w.decode / n.decode,
+            w.decode / sc.decode
         );
     }
-    page.close().await;
+    simd.close().await;
+    scalar.close().await;
 }

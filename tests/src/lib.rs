@@ -36,7 +36,11 @@ impl Page {
 
     /// As [`Page::open`], also serving each `(url prefix, folder)`.
     pub async fn open_with_mounts(mounts: Vec<(String, PathBuf)>) -> Page {
-        let dist = repo_root().join("dist");
+        Self::open_dist(repo_root().join("dist"), mounts).await
+    }
+
+    /// Serves the page built into `dist` (and `mounts`) and opens it.
+    pub async fn open_dist(dist: PathBuf, mounts: Vec<(String, PathBuf)>) -> Page {
         assert!(
             dist.join("index.html").is_file(),
             "the page is not built: {} is missing (scripts/test.sh builds it with trunk)",

@@ -418,3 +418,149 @@ async fn t5_switches_prefixes_and_streams_the_reference_output() {
     page.screenshot("t5-sst2-labels").await;
     page.close().await;
 }
+
+#[tokio::test]
+async fn clicking_a_token_shows_its_probability_and_alternatives() {
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    load_tiny_gpt2(&page).await;
+    page.set_value("#prompt", "Hello world").await;
+    page.set_value("#temperature", "0").await;
+    page.set_value("#max-new-tokens", "5").await;
+    generate_and_wait(&page).await;
+    page.click("#output .token:nth-child(2)").await;
+    page.wait_for("the token detail", 10, || async {
+        page.attr("#token-detail", "data-step").await
+    })
+    .await;
+    let token = page
+        .js(
+            "const t = document.querySelectorAll('#output .token')[1];
+             return [t.dataset.id, Number(t.dataset.prob)];",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        page.attr("#token-detail", "data-step").await.as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        page.attr("#token-detail", "data-id").await,
+        token[0].as_str().map(String::from)
+    );
+    let bars = page
+        .js(
+            "return [...document.querySelectorAll('#token-detail .bar-row')].map(r =>
+               [r.dataset.id, Number(r.dataset.prob)]);",
+            vec![],
+        )
+        .await;
+    let bars = bars.as_array().unwrap();
+    assert_eq!(bars.len(), 5, "top-5 alternatives from the worker");
+    // Greedy: the chosen token is the most likely one, with its probability.
+    assert_eq!(bars[0][0], token[0]);
+    assert!((bars[0][1].as_f64().unwrap() - token[1].as_f64().unwrap()).abs() < 1e-6);
+    let probs: Vec<f64> = bars.iter().map(|b| b[1].as_f64().unwrap()).collect();
+    assert!(probs.windows(2).all(|w| w[0] >= w[1]), "sorted: {probs:?}");
+    page.screenshot("token-detail").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn prompt_and_settings_survive_a_reload() {
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    page.set_value("#prompt", "kept across reloads").await;
+    page.set_value("#temperature", "0.7").await;
+    page.set_value("#seed", "1234").await;
+    page.client.refresh().await.expect("reload");
+    wait_ready(&page).await;
+    let values = page
+        .js(
+            "return ['#prompt', '#temperature', '#seed'].map(s => document.querySelector(s).value);",
+            vec![],
+        )
+        .await;
+    assert_eq!(values, json!(["kept across reloads", "0.7", "1234"]));
+    page.close().await;
+}
+
+#[tokio::test]
+async fn a_shared_link_restores_model_task_prompt_and_settings() {
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    load_tiny_gpt2(&page).await;
+    page.set_value("#prompt", "Where is the library?").await;
+    page.set_value("#task-select", "qa").await;
+    page.set_value("#temperature", "0.5").await;
+    page.set_value("#seed", "9").await;
+    page.click("#share").await;
+    let link = page
+        .wait_for("the share link", 10, || async {
+            page.js(
+                "const e = document.querySelector('#share-url'); return e ? e.value : null;",
+                vec![],
+            )
+            .await
+            .as_str()
+            .map(String::from)
+        })
+        .await;
+    assert!(
+        link.contains("task=qa") && link.contains("seed=9"),
+        "{link}"
+    );
+
+    // A fresh visitor: nothing saved in this browser, only the link.
+    page.js("localStorage.clear();", vec![]).await;
+    page.client.goto("about:blank").await.unwrap();
+    page.client.goto(&link).await.unwrap();
+    wait_ready(&page).await;
+    page.wait_attr("#model-info", "data-arch", "gpt2", 60).await;
+    assert_eq!(
+        page.js("return document.querySelector('#prompt').value;", vec![])
+            .await,
+        json!("Q: Where is the library?\nA:")
+    );
+    page.wait_for("the task list", 10, || async {
+        (page
+            .js(
+                "return document.querySelector('#task-select').value;",
+                vec![],
+            )
+            .await
+            == json!("qa"))
+        .then_some(())
+    })
+    .await;
+    let (_, settings) = generate_and_wait(&page).await;
+    assert_eq!(settings["temperature"], json!(0.5));
+    assert_eq!(settings["seed"], json!(9));
+    page.screenshot("shared-link").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn projector_mode_and_dark_theme() {
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    let size = "return getComputedStyle(document.documentElement).fontSize;";
+    let normal = page.js(size, vec![]).await;
+    page.click("#projector").await;
+    page.set_value("#theme", "dark").await;
+    let root = page
+        .js(
+            "const r = document.documentElement;
+             return [r.classList.contains('projector'), r.dataset.theme,
+                     getComputedStyle(document.body).backgroundColor];",
+            vec![],
+        )
+        .await;
+    assert_eq!(root[0], json!(true));
+    assert_eq!(root[1], json!("dark"));
+    assert_eq!(root[2], json!("rgb(20, 20, 22)"));
+    assert_ne!(page.js(size, vec![]).await, normal);
+    assert_eq!(page.js(size, vec![]).await, json!("22px"));
+    page.screenshot("projector-dark").await;
+    page.close().await;
+}

@@ -1,0 +1,159 @@
+//! The user's set-up survives a reload (localStorage) and travels in links:
+//! a shared link restores model, task, prompt and settings for a whole class.
+
+use leptos::prelude::*;
+use protocol::GenerationSettings;
+use serde::{Deserialize, Serialize};
+use web_sys::UrlSearchParams;
+
+use crate::lab::Lab;
+use crate::model_panel::CATALOG;
+
+const STORAGE_KEY: &str = "pretrain-lab/v1";
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Saved {
+    pub prompt: String,
+    pub task: String,
+    pub settings: GenerationSettings,
+    pub weights_url: String,
+    pub config_url: String,
+    pub tokenizer_url: String,
+    #[serde(default)]
+    pub projector: bool,
+    #[serde(default)]
+    pub theme: String,
+}
+
+fn snapshot(lab: Lab) -> Saved {
+    Saved {
+        prompt: lab.prompt.get(),
+        task: lab.task.get(),
+        settings: lab.settings.get(),
+        weights_url: lab.weights_url.get(),
+        config_url: lab.config_url.get(),
+        tokenizer_url: lab.tokenizer_url.get(),
+        projector: lab.projector.get(),
+        theme: lab.theme.get(),
+    }
+}
+
+fn apply(lab: Lab, saved: Saved) {
+    lab.prompt.set(saved.prompt);
+    lab.task.set(saved.task);
+    lab.settings.set(saved.settings);
+    lab.weights_url.set(saved.weights_url);
+    lab.config_url.set(saved.config_url);
+    lab.tokenizer_url.set(saved.tokenizer_url);
+    lab.projector.set(saved.projector);
+    lab.theme.set(saved.theme);
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// Restores from the page's link if it carries a set-up, else from this
+/// browser's storage, else the defaults. True when the link names a model,
+/// which the page then loads as soon as the worker is ready.
+pub fn restore(lab: Lab) -> bool {
+    let first = &CATALOG[0];
+    let defaults = Saved {
+        prompt: "Hello world".into(),
+        weights_url: first.weights_url.into(),
+        config_url: first.config_url.into(),
+        tokenizer_url: first.tokenizer_url.into(),
+        ..Default::default()
+    };
+    let stored = storage()
+        .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
+        .and_then(|json| serde_json::from_str::<Saved>(&json).ok());
+    let base = stored.unwrap_or(defaults);
+    match from_link(&base) {
+        Some((linked, has_model)) => {
+            apply(lab, linked);
+            has_model
+        }
+        None => {
+            apply(lab, base);
+            false
+        }
+    }
+}
+
+/// Saves the set-up whenever it changes.
+pub fn keep_saved(lab: Lab) {
+    Effect::new(move |_| {
+        let saved = snapshot(lab);
+        if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(&saved)) {
+            let _ = storage.set_item(STORAGE_KEY, &json);
+        }
+    });
+}
+
+/// A link that opens this page with the current set-up.
+pub fn share_url(lab: Lab) -> String {
+    let s = lab.settings.get_untracked();
+    let Some(location) = web_sys::window().map(|w| w.location()) else {
+        return String::new();
+    };
+    let (Ok(origin), Ok(path)) = (location.origin(), location.pathname()) else {
+        return String::new();
+    };
+    let Ok(params) = UrlSearchParams::new() else {
+        return String::new();
+    };
+    for (key, value) in [
+        ("model", lab.weights_url.get_untracked()),
+        ("config", lab.config_url.get_untracked()),
+        ("tokenizer", lab.tokenizer_url.get_untracked()),
+        ("task", lab.task.get_untracked()),
+        ("prompt", lab.prompt.get_untracked()),
+        ("max", s.max_new_tokens.to_string()),
+        ("temperature", s.temperature.to_string()),
+        ("top_k", s.top_k.to_string()),
+        ("top_p", s.top_p.to_string()),
+        ("repeat_penalty", s.repeat_penalty.to_string()),
+        ("seed", s.seed.to_string()),
+    ] {
+        params.append(key, &value);
+    }
+    format!("{origin}{path}?{}", String::from(params.to_string()))
+}
+
+/// The set-up a shared link carries, on top of `base` for what it omits, and
+/// whether it names a model.
+fn from_link(base: &Saved) -> Option<(Saved, bool)> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let params = UrlSearchParams::new_with_str(&search).ok()?;
+    params.get("model").or_else(|| params.get("prompt"))?;
+    let text = |key: &str, default: &str| params.get(key).unwrap_or_else(|| default.to_string());
+    let d = &base.settings;
+    let num = |key: &str, default: f64| {
+        params
+            .get(key)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(default)
+    };
+    let settings = GenerationSettings {
+        max_new_tokens: num("max", d.max_new_tokens as f64).max(1.0) as usize,
+        temperature: num("temperature", d.temperature).max(0.0),
+        top_k: num("top_k", d.top_k as f64).max(0.0) as usize,
+        top_p: num("top_p", d.top_p).clamp(0.0, 1.0),
+        repeat_penalty: num("repeat_penalty", d.repeat_penalty as f64).max(0.0) as f32,
+        seed: num("seed", d.seed as f64).max(0.0) as u64,
+        ..d.clone()
+    };
+    let has_model = params.get("model").is_some_and(|m| !m.is_empty());
+    let linked = Saved {
+        prompt: text("prompt", &base.prompt),
+        task: text("task", &base.task),
+        settings,
+        weights_url: text("model", &base.weights_url),
+        config_url: text("config", if has_model { "" } else { &base.config_url }),
+        tokenizer_url: text("tokenizer", &base.tokenizer_url),
+        projector: base.projector,
+        theme: base.theme.clone(),
+    };
+    Some((linked, has_model))
+}
