@@ -55,7 +55,10 @@ pub struct Choice {
 impl Sampler {
     pub fn new(settings: GenerationSettings) -> Self {
         let rng = Rng::new(settings.seed);
-        Self { settings, rng }
+        Self {
+            settings: sanitize(settings),
+            rng,
+        }
     }
 
     /// Picks the next token. `seen` are the tokens the repetition penalty
@@ -108,10 +111,13 @@ impl Sampler {
             keep = keep.min(self.settings.top_k);
         }
         if self.settings.top_p < 1.0 {
+            // As in transformers: the nucleus is taken within what top-k kept.
+            let kept_mass: f64 = order[..keep].iter().map(|&i| probs[i] as f64).sum();
+            let target = self.settings.top_p * kept_mass;
             let mut mass = 0.0f64;
             for (n, &i) in order.iter().enumerate().take(keep) {
                 mass += probs[i] as f64;
-                if mass >= self.settings.top_p {
+                if mass >= target {
                     keep = n + 1;
                     break;
                 }
@@ -129,6 +135,25 @@ impl Sampler {
         kept[kept.len() - 1]
     }
 }
+
+/// Settings a person could type that would make the arithmetic meaningless:
+/// a temperature too small for f32 is greedy, NaN means "off".
+fn sanitize(mut s: GenerationSettings) -> GenerationSettings {
+    if !(s.temperature.is_finite() && s.temperature >= 1e-4) {
+        s.temperature = 0.0;
+    }
+    if !(s.top_p.is_finite() && s.top_p > 0.0) {
+        s.top_p = 1.0;
+    }
+    if !(s.repeat_penalty.is_finite() && s.repeat_penalty > 0.0) {
+        s.repeat_penalty = 1.0;
+    }
+    s.top_alternatives = s.top_alternatives.min(MAX_ALTERNATIVES);
+    s
+}
+
+/// Alternatives reported per token: enough for a chart, cheap to send.
+pub const MAX_ALTERNATIVES: usize = 20;
 
 pub fn softmax(logits: &[f32], temperature: f32) -> Vec<f32> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -236,9 +261,12 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
         };
         let choice = self.sampler.choose(&self.next_logits, seen);
         self.tokens.push(choice.id);
+        let last = Some(choice.id) == self.model.eos_token_id()
+            || self.stats.generated_tokens + 1 >= self.settings.max_new_tokens
+            || self.model.room_after(self.tokens.len()) == Some(0);
         let step = TokenStep {
             id: choice.id,
-            text: self.append_text()?,
+            text: self.append_text(last)?,
             prob: choice.prob,
             top: choice
                 .top
@@ -278,25 +306,89 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
     /// Decodes all generated ids and returns what was added to the text.
     /// Byte-level BPE can split a character across tokens: hold back a
     /// trailing replacement character until the rest arrives.
-    fn append_text(&mut self) -> Result<String> {
+    fn append_text(&mut self, last: bool) -> Result<String> {
         let full = self
             .tokenizer
             .decode(self.generated_ids(), true)
             .map_err(candle_core::Error::msg)?;
-        let settled = full.trim_end_matches('\u{FFFD}');
-        let new = settled
-            .get(self.text.len()..)
-            .unwrap_or_default()
-            .to_string();
-        if settled.starts_with(self.text.as_str()) {
+        // The last token cannot complete a character any more: send all.
+        let settled = if last {
+            full.as_str()
+        } else {
+            full.trim_end_matches('\u{FFFD}')
+        };
+        if let Some(new) = settled.strip_prefix(self.text.as_str()) {
+            let new = new.to_string();
             self.text.push_str(&new);
             Ok(new)
         } else {
+            // Decoding changed text already sent (a decoder that cleans up
+            // spaces): resynchronise so later tokens stream again.
+            self.text = settled.to_string();
             Ok(String::new())
         }
     }
 
     fn token_text(&self, id: u32) -> String {
         self.tokenizer.decode(&[id], false).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pick(logits: &[f32], seen: &[u32], edit: impl Fn(&mut GenerationSettings)) -> u32 {
+        let mut settings = GenerationSettings::default();
+        edit(&mut settings);
+        Sampler::new(settings).choose(logits, seen).id
+    }
+
+    #[test]
+    fn greedy_sampling_filters_and_penalty() {
+        let logits = [1.0, 3.0, 2.9, 0.5];
+        assert_eq!(pick(&logits, &[], |_| {}), 1);
+        // A temperature too small for f32 arithmetic is greedy, not NaN.
+        assert_eq!(pick(&logits, &[], |s| s.temperature = 1e-30), 1);
+        for seed in 0..50 {
+            // top-k 1 and a tiny nucleus leave only the most likely token.
+            assert_eq!(
+                pick(&logits, &[], |s| (s.temperature, s.top_k, s.seed) =
+                    (5.0, 1, seed)),
+                1
+            );
+            assert_eq!(
+                pick(&logits, &[], |s| (s.temperature, s.top_p, s.seed) =
+                    (5.0, 0.01, seed)),
+                1
+            );
+            // top-p is measured within the top-k set: of two equal tokens,
+            // half of their mass is one token.
+            let even = [0.0, 0.0, -0.4, -0.4];
+            let id = pick(&even, &[], |s| {
+                (s.temperature, s.top_k, s.top_p, s.seed) = (1.0, 2, 0.5, seed)
+            });
+            assert_eq!(id, 0);
+        }
+        // The penalty divides a positive logit of a seen token.
+        assert_eq!(pick(&logits, &[1], |s| s.repeat_penalty = 1.1), 2);
+        // Sampling does leave the greedy path at a high temperature.
+        let ids: std::collections::HashSet<u32> = (0..50)
+            .map(|seed| pick(&logits, &[], |s| (s.temperature, s.seed) = (5.0, seed)))
+            .collect();
+        assert!(ids.len() >= 3, "{ids:?}");
+    }
+
+    #[test]
+    fn alternatives_are_capped() {
+        let logits = vec![0.0; 100];
+        let s = GenerationSettings {
+            top_alternatives: 1000,
+            ..Default::default()
+        };
+        assert_eq!(
+            Sampler::new(s).choose(&logits, &[]).top.len(),
+            MAX_ALTERNATIVES
+        );
     }
 }

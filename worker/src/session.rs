@@ -47,10 +47,10 @@ impl Session {
             files.config_json,
             files.quantize_to,
         )?;
-        let vocab = tokenizer.get_vocab_size(true);
-        if vocab > info.vocab_size {
+        let largest_id = tokenizer.get_vocab(true).into_values().max().unwrap_or(0) as usize;
+        if largest_id >= info.vocab_size {
             candle_core::bail!(
-                "the tokenizer has {vocab} tokens but the model only {}: they do not belong together",
+                "the tokenizer has token ids up to {largest_id} but the model only {}: they do not belong together",
                 info.vocab_size
             )
         }
@@ -103,15 +103,16 @@ impl Session {
         }
         let logits = self.runner().prefill(&prompt_ids)?;
         let probs = softmax(&logits, 1.0);
-        let total: f32 = first_ids.iter().map(|&i| probs[i as usize]).sum();
+        let prob = |id: u32| probs.get(id as usize).copied().unwrap_or(0.0);
+        let total: f32 = first_ids.iter().map(|&i| prob(i)).sum();
         Ok(labels
             .iter()
             .zip(&first_ids)
             .map(|(label, &id)| LabelProbability {
                 label: label.clone(),
                 token_id: id,
-                prob: probs[id as usize],
-                share: probs[id as usize] / total.max(f32::MIN_POSITIVE),
+                prob: prob(id),
+                share: prob(id) / total.max(f32::MIN_POSITIVE),
             })
             .collect())
     }
@@ -166,7 +167,7 @@ pub fn load_model(
                 layers: m.config.num_layers + m.config.decoder_layers(),
                 hidden_size: m.config.d_model,
                 vocab_size: m.config.vocab_size,
-                context_length: 512,
+                context_length: t5::MAX_LENGTH,
                 tensor_types,
             };
             Ok((Model::T5(m), info))
@@ -258,7 +259,7 @@ impl LanguageModel for Runner<'_> {
         match self {
             Runner::Gpt2 { model, .. } => Some(model.config.n_positions.saturating_sub(used)),
             // Relative positions: no hard limit, only time and memory.
-            Runner::T5 { .. } => None,
+            Runner::T5 { cache, .. } => Some(t5::MAX_LENGTH.saturating_sub(cache.len() + 1)),
         }
     }
 

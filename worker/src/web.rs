@@ -213,6 +213,7 @@ async fn generate(id: RequestId, prompt: &str, settings: GenerationSettings) -> 
             None => break,
         }
     }
+    STATE.with(|s| s.borrow_mut().cancelled.remove(&id));
     post(&Event::Done {
         id,
         reason: generation
@@ -235,6 +236,10 @@ async fn yield_to_event_loop() {
     let _ = JsFuture::from(promise).await;
     channel.port1().set_onmessage(None);
 }
+
+/// Largest file the worker downloads: wasm32 memory is 4 GB, and loading
+/// holds the file and the model at once.
+const MAX_DOWNLOAD: u64 = 1_500_000_000;
 
 /// Downloads a file, reporting progress for request `id` as chunks arrive.
 async fn fetch_bytes(id: Option<RequestId>, url: &str) -> Result<Vec<u8>, String> {
@@ -259,7 +264,14 @@ async fn fetch_bytes(id: Option<RequestId>, url: &str) -> Result<Vec<u8>, String
         return Ok(Vec::new());
     };
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
+    if total.is_some_and(|t| t > MAX_DOWNLOAD) {
+        return Err(format!(
+            "{url} is {:.1} GB: larger than this page can hold in memory ({:.1} GB)",
+            total.unwrap_or(0) as f64 / 1e9,
+            MAX_DOWNLOAD as f64 / 1e9
+        ));
+    }
+    let mut bytes = Vec::new();
     loop {
         let chunk = JsFuture::from(reader.read())
             .await
@@ -272,7 +284,13 @@ async fn fetch_bytes(id: Option<RequestId>, url: &str) -> Result<Vec<u8>, String
             break;
         }
         if let Ok(value) = Reflect::get(&chunk, &"value".into()) {
-            bytes.extend(value.unchecked_into::<Uint8Array>().to_vec());
+            let chunk = value.unchecked_into::<Uint8Array>().to_vec();
+            if bytes.len() as u64 + chunk.len() as u64 > MAX_DOWNLOAD
+                || bytes.try_reserve(chunk.len()).is_err()
+            {
+                return Err(format!("{url} is larger than this page can hold in memory"));
+            }
+            bytes.extend(chunk);
         }
         if let Some(id) = id {
             post(&Event::Progress {

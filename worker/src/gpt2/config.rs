@@ -101,8 +101,11 @@ impl Config {
                 self.n_head
             )
         }
-        if self.vocab_size == 0 || self.n_layer == 0 || self.n_positions == 0 {
-            bail!("the config has a zero vocab size, layer count or context length")
+        if self.vocab_size == 0 || self.n_layer == 0 || self.n_positions == 0 || self.n_embd == 0 {
+            bail!("the config has a zero vocab size, width, layer count or context length")
+        }
+        if self.n_layer > 1000 {
+            bail!("the config's {} layers are implausibly many", self.n_layer)
         }
         self.activation()?;
         if !self.scale_attn_weights

@@ -122,7 +122,7 @@ pub fn load(store: TensorStore, config_json: Option<&str>) -> Result<Gpt2> {
     let (n, eps) = (config.n_embd, config.layer_norm_epsilon);
     let wte = Arc::new(l.take("token_embd.weight", &[config.vocab_size, n])?);
     let wpe = l.f32("position_embd.weight", &[config.n_positions, n])?;
-    let mut blocks = Vec::with_capacity(config.n_layer);
+    let mut blocks = Vec::new();
     for i in 0..config.n_layer {
         let p = format!("blk.{i}");
         let ln_1 = l.layer_norm(&format!("{p}.attn_norm"), n, eps)?;

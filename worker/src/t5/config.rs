@@ -38,6 +38,9 @@ pub struct Config {
     pub decoder_start_token_id: Option<u32>,
 }
 
+/// More layers than any published T5 has, by far: a guard against bad files.
+const MAX_LAYERS: usize = 1000;
+
 fn default_buckets() -> usize {
     32
 }
@@ -62,8 +65,30 @@ impl Config {
         let cfg: Self = serde_json::from_str(json)
             .map_err(|e| candle_core::Error::msg(format!("config.json is not a T5 config: {e}")))?;
         cfg.feed_forward()?;
-        if cfg.num_heads == 0 || cfg.num_layers == 0 || cfg.vocab_size == 0 {
-            bail!("the config has zero heads, layers or vocabulary")
+        let sizes = [
+            cfg.vocab_size,
+            cfg.d_model,
+            cfg.d_kv,
+            cfg.d_ff,
+            cfg.num_heads,
+            cfg.num_layers,
+        ];
+        if sizes.contains(&0) || cfg.decoder_layers() == 0 {
+            bail!("the config has a zero size (vocab, d_model, d_kv, d_ff, heads or layers)")
+        }
+        if cfg.num_heads.checked_mul(cfg.d_kv).is_none()
+            || cfg.num_layers > MAX_LAYERS
+            || cfg.decoder_layers() > MAX_LAYERS
+        {
+            bail!("the config's sizes are implausibly large")
+        }
+        // The bucket formula needs at least one log-spaced bucket per side.
+        let buckets = cfg.relative_attention_num_buckets;
+        if buckets < 4 || cfg.relative_attention_max_distance <= buckets / 2 {
+            bail!(
+                "relative attention needs at least 4 buckets and a max distance above half of them (got {buckets} and {})",
+                cfg.relative_attention_max_distance
+            )
         }
         Ok(cfg)
     }
@@ -94,10 +119,54 @@ impl Config {
         };
         let act = match act {
             "relu" => Activation::Relu,
-            // transformers maps T5's "gelu" to the tanh approximation.
-            "gelu" | "gelu_new" => Activation::GeluTanh,
+            // transformers maps "gated-gelu" to the tanh GELU (gelu_new),
+            // a plain "gelu" to the exact one.
+            "gelu" if gated => Activation::GeluTanh,
+            "gelu" => Activation::GeluErf,
+            "gelu_new" => Activation::GeluTanh,
             other => bail!("feed-forward {other} is not supported (relu or gated-gelu)"),
         };
         Ok((act, gated))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T5: &str = r#"{"vocab_size": 32128, "d_model": 512, "d_kv": 64, "d_ff": 2048,
+        "num_layers": 6, "num_heads": 8, "feed_forward_proj": "relu"}"#;
+
+    #[test]
+    fn reads_configs_and_refuses_odd_ones() {
+        let cfg = Config::from_json(T5).unwrap();
+        assert_eq!((cfg.decoder_layers(), cfg.inner_dim()), (6, 512));
+        assert!(cfg.scales_decoder_output());
+        let flan = T5.replace("\"relu\"", "\"gated-gelu\"");
+        assert_eq!(
+            Config::from_json(&flan).unwrap().feed_forward().unwrap(),
+            (Activation::GeluTanh, true)
+        );
+        let plain = T5.replace("\"relu\"", "\"gelu\"");
+        assert_eq!(
+            Config::from_json(&plain).unwrap().feed_forward().unwrap(),
+            (Activation::GeluErf, false)
+        );
+        for (from, to) in [
+            ("\"d_kv\": 64", "\"d_kv\": 0"),
+            ("\"num_heads\": 8", "\"num_heads\": 0"),
+            ("\"num_layers\": 6", "\"num_layers\": 100000000"),
+            (
+                "\"d_ff\": 2048",
+                "\"d_ff\": 2048, \"relative_attention_num_buckets\": 1",
+            ),
+            (
+                "\"d_ff\": 2048",
+                "\"d_ff\": 2048, \"relative_attention_max_distance\": 8",
+            ),
+            ("\"relu\"", "\"swish\""),
+        ] {
+            assert!(Config::from_json(&T5.replace(from, to)).is_err(), "{to}");
+        }
     }
 }

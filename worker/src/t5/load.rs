@@ -63,7 +63,7 @@ impl Loader<'_> {
     }
 
     fn stack(&mut self, name: &str, layers: usize, decoder: bool) -> Result<Stack> {
-        let mut blocks = Vec::with_capacity(layers);
+        let mut blocks = Vec::new();
         for i in 0..layers {
             let p = format!("{name}.block.{i}.layer");
             let self_norm = self.norm(&format!("{p}.0.layer_norm"))?;

@@ -6,4 +6,4 @@ mod model;
 
 pub use config::Config;
 pub use load::load;
-pub use model::{relative_position_bucket, DecoderCache, DecoderOutput, Encoded, T5};
+pub use model::{relative_position_bucket, DecoderCache, DecoderOutput, Encoded, MAX_LENGTH, T5};

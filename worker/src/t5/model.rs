@@ -15,6 +15,10 @@ use crate::capture::Capture;
 use crate::gpt2::Activation;
 use crate::nn::{softmax_last_dim, Linear, RmsNorm, MASKED};
 
+/// Longest input and output, in tokens. Relative positions have no hard
+/// limit, but memory does (attention is quadratic); T5 was trained on 512.
+pub const MAX_LENGTH: usize = 1024;
+
 /// transformers' `_relative_position_bucket`, in the same f32 arithmetic.
 /// `relative_position` is key position minus query position.
 pub fn relative_position_bucket(
@@ -43,7 +47,7 @@ pub fn relative_position_bucket(
         let log_ratio = (rp as f32 / max_exact as f32).ln();
         let log_range = (max_distance as f64 / max_exact as f64).ln() as f32;
         let large = max_exact + (log_ratio / log_range * (num_buckets - max_exact) as f32) as i64;
-        bucket += large.min(num_buckets - 1);
+        bucket += large.clamp(max_exact, num_buckets - 1);
     }
     bucket as usize
 }
@@ -78,7 +82,10 @@ impl RelativeBias {
                     self.table.len(),
                     self.max_distance,
                 );
-                for (h, &v) in self.table[b].iter().enumerate() {
+                let Some(row) = self.table.get(b) else {
+                    candle_core::bail!("relative position bucket {b} is outside the bias table")
+                };
+                for (h, &v) in row.iter().enumerate() {
                     out[(h * q + i) * k + j] = v;
                 }
             }
@@ -307,6 +314,9 @@ impl T5 {
         capture: Capture,
     ) -> Result<Encoded> {
         let (b, s) = ids.dims2()?;
+        if s == 0 || s > MAX_LENGTH {
+            candle_core::bail!("the input is {s} tokens long; T5 here reads 1 to {MAX_LENGTH}")
+        }
         let mask: Vec<Vec<f32>> = match mask {
             Some(m) => m.to_vec(),
             None => vec![vec![1.0; s]; b],
@@ -365,6 +375,9 @@ impl T5 {
         capture: Capture,
     ) -> Result<DecoderOutput> {
         let (b, t) = ids.dims2()?;
+        if t == 0 || cache.len + t > MAX_LENGTH {
+            candle_core::bail!("T5 here writes at most {MAX_LENGTH} tokens")
+        }
         if encoded.mask.len() != b {
             candle_core::bail!("the decoder batch does not match the encoder batch")
         }
