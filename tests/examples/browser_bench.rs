@@ -61,17 +61,7 @@ async fn browser(page: &Page, file: &str, config: Option<&str>, tokenizer: &str)
     page.set_value("#prompt", PROMPT).await;
     page.set_value("#max-new-tokens", &NEW_TOKENS.to_string())
         .await;
-    let before = page.attr("#output", "data-run").await;
-    page.click("#generate").await;
-    page.wait_for("the generation", 600, || async {
-        let run = page.attr("#output", "data-run").await;
-        let reason = page
-            .attr("#run-stats", "data-reason")
-            .await
-            .unwrap_or_default();
-        (run != before && !reason.is_empty()).then_some(())
-    })
-    .await;
+    page.generate(600).await;
     let num = |v: Option<String>| v.and_then(|s| s.parse::<f64>().ok()).unwrap_or(f64::NAN);
     Speed {
         prefill: num(page.attr("#run-stats", "data-prefill-tok-s").await),

@@ -123,6 +123,39 @@ impl Page {
         v.as_str().map(String::from)
     }
 
+    /// The current value of an input, select or textarea.
+    pub async fn value(&self, css: &str) -> String {
+        let v = self
+            .js(
+                "const e = document.querySelector(arguments[0]); return e ? e.value : null;",
+                vec![json!(css)],
+            )
+            .await;
+        v.as_str()
+            .unwrap_or_else(|| panic!("no input {css}"))
+            .to_string()
+    }
+
+    /// Clicks Generate and waits for the worker's Done (up to `secs`).
+    /// Returns the generated ids and the settings the worker echoed back.
+    pub async fn generate(&self, secs: u64) -> (String, Value) {
+        let before = self.attr("#output", "data-run").await;
+        self.click("#generate").await;
+        self.wait_for("a finished generation", secs, || async {
+            let run = self.attr("#output", "data-run").await;
+            let reason = self.attr("#run-stats", "data-reason").await;
+            (run != before && reason.is_some_and(|r| !r.is_empty())).then_some(())
+        })
+        .await;
+        let ids = self.attr("#output", "data-ids").await.unwrap_or_default();
+        let settings = self
+            .attr("#output", "data-settings")
+            .await
+            .unwrap_or_default();
+        let settings = serde_json::from_str(&settings).expect("the worker echoed its settings");
+        (ids, settings)
+    }
+
     /// Polls `check` until it returns Some, or fails after `secs` seconds.
     pub async fn wait_for<T, F, Fut>(&self, what: &str, secs: u64, mut check: F) -> T
     where

@@ -201,41 +201,10 @@ async fn bad_model_files_get_a_message_and_lose_nothing() {
     page.screenshot("bad-model-file").await;
 
     // The page still works, and the prompt was kept.
-    let prompt = page
-        .js("return document.querySelector('#prompt').value;", vec![])
-        .await;
-    assert_eq!(prompt, json!("my carefully written prompt"));
+    let prompt = page.value("#prompt").await;
+    assert_eq!(prompt, "my carefully written prompt");
     load_tiny_gpt2(&page).await;
     page.close().await;
-}
-
-async fn prompt_value(page: &Page) -> String {
-    page.js("return document.querySelector('#prompt').value;", vec![])
-        .await
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// Runs a generation and returns (generated ids, settings the worker echoed).
-async fn generate_and_wait(page: &Page) -> (String, Value) {
-    let before = page.attr("#output", "data-run").await;
-    page.click("#generate").await;
-    page.wait_for("a finished generation", 60, || async {
-        let run = page.attr("#output", "data-run").await;
-        let reason = page
-            .attr("#run-stats", "data-reason")
-            .await
-            .unwrap_or_default();
-        (run != before && !reason.is_empty()).then_some(())
-    })
-    .await;
-    let ids = page.attr("#output", "data-ids").await.unwrap();
-    let settings = page.attr("#output", "data-settings").await.unwrap();
-    (
-        ids,
-        serde_json::from_str(&settings).expect("echoed settings"),
-    )
 }
 
 #[tokio::test]
@@ -245,10 +214,10 @@ async fn switching_tasks_rewrites_the_prompt_and_reaches_the_worker() {
     load_tiny_gpt2(&page).await;
     page.set_value("#prompt", "Hello world").await;
     page.set_value("#task-select", "tldr").await;
-    assert_eq!(prompt_value(&page).await, "Hello world\n\nTL;DR:");
+    assert_eq!(page.value("#prompt").await, "Hello world\n\nTL;DR:");
     page.set_value("#task-select", "qa").await;
-    assert_eq!(prompt_value(&page).await, "Q: Hello world\nA:");
-    let (_, settings) = generate_and_wait(&page).await;
+    assert_eq!(page.value("#prompt").await, "Q: Hello world\nA:");
+    let (_, settings) = page.generate(60).await;
     // The task's defaults went to the worker, which echoed them back.
     assert_eq!(settings["max_new_tokens"], json!(30));
     assert_eq!(settings["stop"], json!(["\n"]));
@@ -265,7 +234,7 @@ async fn sampling_controls_change_what_the_worker_does() {
     load_tiny_gpt2(&page).await;
     page.set_value("#prompt", "Hello world").await;
     page.set_value("#max-new-tokens", "12").await;
-    let (greedy, settings) = generate_and_wait(&page).await;
+    let (greedy, settings) = page.generate(60).await;
     assert_eq!(settings["temperature"], json!(0.0));
 
     page.set_value("#temperature", "1.5").await;
@@ -273,7 +242,7 @@ async fn sampling_controls_change_what_the_worker_does() {
     page.set_value("#top-p", "0.9").await;
     page.set_value("#repeat-penalty", "1.3").await;
     page.set_value("#seed", "7").await;
-    let (sampled, settings) = generate_and_wait(&page).await;
+    let (sampled, settings) = page.generate(60).await;
     assert_eq!(settings["temperature"], json!(1.5));
     assert_eq!(settings["top_k"], json!(20));
     assert_eq!(settings["top_p"], json!(0.9));
@@ -284,10 +253,10 @@ async fn sampling_controls_change_what_the_worker_does() {
         sampled, greedy,
         "sampling at temperature 1.5 kept the greedy tokens"
     );
-    let (again, _) = generate_and_wait(&page).await;
+    let (again, _) = page.generate(60).await;
     assert_eq!(again, sampled, "the same seed must give the same tokens");
     page.set_value("#seed", "8").await;
-    let (other, settings) = generate_and_wait(&page).await;
+    let (other, settings) = page.generate(60).await;
     assert_eq!(settings["seed"], json!(8));
     assert_ne!(other, sampled, "another seed should sample other tokens");
     page.close().await;
@@ -335,12 +304,8 @@ async fn t5_switches_prefixes_and_streams_the_reference_output() {
     )
     .await;
     assert_eq!(
-        page.js(
-            "return document.querySelector('#config-url').value;",
-            vec![]
-        )
-        .await,
-        json!("fixtures/t5-tiny-vocab/config.json")
+        page.value("#config-url").await,
+        "fixtures/t5-tiny-vocab/config.json"
     );
     page.click("#load").await;
     page.wait_attr("#model-info", "data-arch", "t5", 60).await;
@@ -354,11 +319,7 @@ async fn t5_switches_prefixes_and_streams_the_reference_output() {
         page.set_value("#prompt", input).await;
         page.set_value("#task-select", task).await;
         // The prefix switch rewrote the prompt into the task's form.
-        assert_eq!(
-            page.js("return document.querySelector('#prompt').value;", vec![])
-                .await,
-            json!(format!("{prefix}: {input}"))
-        );
+        assert_eq!(page.value("#prompt").await, format!("{prefix}: {input}"));
         let want: Vec<String> = greedy["generated_ids"]
             .as_array()
             .unwrap()
@@ -367,7 +328,7 @@ async fn t5_switches_prefixes_and_streams_the_reference_output() {
             .collect();
         page.set_value("#max-new-tokens", &want.len().to_string())
             .await;
-        let (ids, settings) = generate_and_wait(&page).await;
+        let (ids, settings) = page.generate(60).await;
         assert_eq!(settings["max_new_tokens"], json!(want.len()));
         let prompt_ids: Vec<String> = greedy["input_ids"]
             .as_array()
@@ -389,11 +350,7 @@ async fn t5_switches_prefixes_and_streams_the_reference_output() {
     page.set_value("#task-select", "").await;
     page.set_value("#prompt", input).await;
     page.set_value("#task-select", "sst2").await;
-    assert_eq!(
-        page.js("return document.querySelector('#prompt').value;", vec![])
-            .await,
-        json!(format!("{prefix}: {input}"))
-    );
+    assert_eq!(page.value("#prompt").await, format!("{prefix}: {input}"));
     page.click("#classify").await;
     page.wait_for("label probabilities", 30, || async {
         page.attr("#label-probs .bar-row", "data-share").await
@@ -427,7 +384,7 @@ async fn clicking_a_token_shows_its_probability_and_alternatives() {
     page.set_value("#prompt", "Hello world").await;
     page.set_value("#temperature", "0").await;
     page.set_value("#max-new-tokens", "5").await;
-    generate_and_wait(&page).await;
+    page.generate(60).await;
     page.click("#output .token:nth-child(2)").await;
     page.wait_for("the token detail", 10, || async {
         page.attr("#token-detail", "data-step").await
@@ -517,23 +474,12 @@ async fn a_shared_link_restores_model_task_prompt_and_settings() {
     page.client.goto(&link).await.unwrap();
     wait_ready(&page).await;
     page.wait_attr("#model-info", "data-arch", "gpt2", 60).await;
-    assert_eq!(
-        page.js("return document.querySelector('#prompt').value;", vec![])
-            .await,
-        json!("Q: Where is the library?\nA:")
-    );
+    assert_eq!(page.value("#prompt").await, "Q: Where is the library?\nA:");
     page.wait_for("the task list", 10, || async {
-        (page
-            .js(
-                "return document.querySelector('#task-select').value;",
-                vec![],
-            )
-            .await
-            == json!("qa"))
-        .then_some(())
+        (page.value("#task-select").await == "qa").then_some(())
     })
     .await;
-    let (_, settings) = generate_and_wait(&page).await;
+    let (_, settings) = page.generate(60).await;
     assert_eq!(settings["temperature"], json!(0.5));
     assert_eq!(settings["seed"], json!(9));
     page.screenshot("shared-link").await;

@@ -1,7 +1,10 @@
 //! The `lab` command line: same files, same code, fixed interface.
 
+mod common;
+
 use std::process::Command;
 
+use common::expected;
 use serde_json::Value;
 
 fn lab(args: &[&str]) -> std::process::Output {
@@ -14,14 +17,7 @@ fn lab(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn generate_json_gives_the_reference_greedy_ids() {
-    let expected: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/fixtures/gpt2-tiny-vocab/expected.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let expected = expected("gpt2-tiny-vocab");
     let want = &expected["greedy"][0]["generated_ids"];
     let n = want.as_array().unwrap().len().to_string();
     let out = lab(&[
@@ -146,14 +142,7 @@ fn inspect_loads_t5_with_its_config() {
 
 #[test]
 fn t5_generate_with_a_prefix_gives_the_reference_greedy_ids() {
-    let expected: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/fixtures/t5-tiny-vocab/expected.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let expected = expected("t5-tiny-vocab");
     let greedy = &expected["greedy"][0];
     let (prefix, input) = ("translate English to German:", "The house is wonderful.");
     assert_eq!(greedy["text"], format!("{prefix} {input}"));

@@ -389,15 +389,11 @@ impl T5 {
             .broadcast_add(&causal_bias(t, past)?)?;
         let cross_bias = key_mask_bias(&encoded.mask)?;
         let mut xs = self.shared.embedding(ids)?;
-        let mut out = DecoderOutput {
-            logits: Tensor::zeros(1, candle_core::DType::F32, &Device::Cpu)?,
-            hidden_states: Vec::new(),
-            attentions: Vec::new(),
-            cross_attentions: Vec::new(),
-        };
+        let (mut hidden_states, mut attentions, mut cross_attentions) =
+            (Vec::new(), Vec::new(), Vec::new());
         for (i, block) in self.decoder.blocks.iter().enumerate() {
             if capture.hidden_states {
-                out.hidden_states.push(xs.clone());
+                hidden_states.push(xs.clone());
             }
             let normed = block.self_norm.forward(&xs)?;
             let (k, v) = block.self_attn.keys_values(&normed)?;
@@ -416,18 +412,18 @@ impl T5 {
                 let (a, cross) = attn.attend(&norm.forward(&xs)?, kv, &cross_bias)?;
                 xs = (xs + a)?;
                 if capture.attentions {
-                    out.cross_attentions.push(cross);
+                    cross_attentions.push(cross);
                 }
             }
             xs = (&xs + block.ff.forward(&block.ff_norm.forward(&xs)?)?)?;
             if capture.attentions {
-                out.attentions.push(probs);
+                attentions.push(probs);
             }
         }
         cache.len += t;
         let mut xs = self.decoder.final_norm.forward(&xs)?;
         if capture.hidden_states {
-            out.hidden_states.push(xs.clone());
+            hidden_states.push(xs.clone());
         }
         if capture.last_logits_only {
             xs = xs.narrow(1, t - 1, 1)?;
@@ -435,7 +431,11 @@ impl T5 {
         if self.config.scales_decoder_output() {
             xs = (xs * (self.config.d_model as f64).powf(-0.5))?;
         }
-        out.logits = self.lm_head.forward(&xs)?;
-        Ok(out)
+        Ok(DecoderOutput {
+            logits: self.lm_head.forward(&xs)?,
+            hidden_states,
+            attentions,
+            cross_attentions,
+        })
     }
 }
