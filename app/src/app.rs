@@ -16,6 +16,7 @@ pub fn App() -> impl IntoView {
     persist::keep_saved(lab);
     lab.connect();
     lab.load_tasks();
+    lab.load_catalog();
     // Projector mode and theme live on <html>, so the whole page follows.
     Effect::new(move |_| {
         let projector = lab.projector.get();

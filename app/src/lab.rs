@@ -1,10 +1,11 @@
 //! The page's state: signals every component reads, updated by worker events.
 
 use leptos::prelude::*;
+use protocol::catalog::{Catalog, Source};
 use protocol::tasks::Tasks;
 use protocol::{
-    Event, GenerationSettings, GenerationStats, LabelProbability, ModelInfo, ModelSpec, Request,
-    RequestId, StopReason, TokenStep,
+    CachedFile, Event, FileSource, GenerationSettings, GenerationStats, LabelProbability,
+    ModelInfo, ModelSpec, Request, RequestId, StopReason, TokenStep,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -27,6 +28,50 @@ pub struct Download {
     pub file: String,
     pub loaded: u64,
     pub total: Option<u64>,
+    /// Read from the browser's cache, not the network.
+    pub cached: bool,
+    /// `performance.now()` when this file's first bytes arrived, and now.
+    pub started_ms: f64,
+    pub now_ms: f64,
+}
+
+impl Download {
+    /// Bytes per second since the file started.
+    pub fn rate(&self) -> Option<f64> {
+        let seconds = (self.now_ms - self.started_ms) / 1000.0;
+        (seconds > 0.05).then(|| self.loaded as f64 / seconds)
+    }
+}
+
+/// What the browser's model cache holds, as the worker last said.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CacheView {
+    pub files: Vec<CachedFile>,
+    pub note: Option<String>,
+}
+
+impl CacheView {
+    pub fn holds(&self, url: &str) -> bool {
+        let absolute = absolute_url(url);
+        self.files.iter().any(|f| f.url == absolute)
+    }
+}
+
+/// `url` resolved against the page, as the worker keys its cache.
+pub fn absolute_url(url: &str) -> String {
+    let base = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default();
+    web_sys::Url::new_with_base(url, &base)
+        .map(|u| u.href())
+        .unwrap_or_else(|_| url.to_string())
+}
+
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
 }
 
 /// One generation as the page shows it.
@@ -69,6 +114,24 @@ pub struct Lab {
     pub theme: RwSignal<String>,
     /// Load the model as soon as the worker is ready (a shared link named one).
     pub autoload: RwSignal<bool>,
+    /// `static/models/catalog.json`: shipped and hub models.
+    pub catalog: RwSignal<Option<Catalog>>,
+    /// Hub address for catalog models ("" = the catalog's own).
+    pub hub: RwSignal<String>,
+    pub cache: RwSignal<Option<CacheView>>,
+    /// Where the loaded model's files came from (network or cache).
+    pub loaded_files: RwSignal<Vec<FileSource>>,
+    /// A sentence about the last load that is not an error (cancelled).
+    pub notice: RwSignal<Option<String>>,
+    /// Milliseconds from opening the page to the first model ready.
+    pub first_ready_ms: RwSignal<Option<f64>>,
+    /// The start-up load (link, saved or default model) has been decided.
+    pub started_up: RwSignal<bool>,
+    /// Object URLs of local files being loaded, freed when the load ends.
+    pub local_urls: StoredValue<Vec<(RequestId, String)>>,
+    /// The model the worker still holds while another loads: shown again
+    /// when that load fails or is cancelled.
+    pub previous: StoredValue<Option<(ModelInfo, Vec<FileSource>)>>,
 }
 
 impl Lab {
@@ -93,18 +156,155 @@ impl Lab {
             projector: RwSignal::new(false),
             theme: RwSignal::new(String::new()),
             autoload: RwSignal::new(false),
+            catalog: RwSignal::new(None),
+            hub: RwSignal::new(String::new()),
+            cache: RwSignal::new(None),
+            loaded_files: RwSignal::new(Vec::new()),
+            notice: RwSignal::new(None),
+            first_ready_ms: RwSignal::new(None),
+            started_up: RwSignal::new(false),
+            local_urls: StoredValue::new(Vec::new()),
+            previous: StoredValue::new(None),
         }
+    }
+
+    /// The hub address in force.
+    pub fn hub_url(self) -> String {
+        let hub = self.hub.get();
+        if !hub.trim().is_empty() {
+            return hub;
+        }
+        self.catalog
+            .with(|c| c.as_ref().map(|c| c.hub.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Puts a catalog model's files in the URL fields and loads it.
+    pub fn load_catalog_model(self, id: &str) {
+        let hub = self.hub_url();
+        let Some(spec) = self.catalog.with_untracked(|c| {
+            c.as_ref()
+                .and_then(|c| c.models.iter().find(|m| m.id == id))
+                .map(|m| m.spec(&hub))
+        }) else {
+            return;
+        };
+        self.weights_url.set(spec.weights_url.clone());
+        self.config_url
+            .set(spec.config_url.clone().unwrap_or_default());
+        self.tokenizer_url
+            .set(spec.tokenizer_url.clone().unwrap_or_default());
+        self.load(spec);
+    }
+
+    /// Fetches the model catalog.
+    pub fn load_catalog(self) {
+        leptos::task::spawn_local(async move {
+            match fetch_text("models/catalog.json").await {
+                Ok(json) => match Catalog::from_json(&json) {
+                    Ok(catalog) => {
+                        self.catalog.set(Some(catalog));
+                        self.start_up();
+                    }
+                    Err(e) => self.error.set(Some(e)),
+                },
+                Err(e) => self
+                    .error
+                    .set(Some(format!("the model catalog could not be loaded: {e}"))),
+            }
+        });
+    }
+
+    /// Once the worker, the catalog and the cache listing are known, loads
+    /// what the page should open with: the saved model when it needs no
+    /// network (shipped with the page, or cached), else the default model.
+    fn start_up(self) {
+        if self.started_up.get_untracked() {
+            return;
+        }
+        let ready = matches!(self.worker.get_untracked(), WorkerStatus::Ready { .. });
+        let (Some(catalog), Some(cache)) =
+            (self.catalog.get_untracked(), self.cache.get_untracked())
+        else {
+            return;
+        };
+        if !ready {
+            return;
+        }
+        self.started_up.set(true);
+        if self.autoload.get_untracked() {
+            self.autoload.set(false);
+            self.load_current();
+            return;
+        }
+        let saved = self.weights_url.get_untracked();
+        let hub = self.hub_url();
+        let offline_ok = !saved.is_empty()
+            && (cache.holds(&saved)
+                || catalog
+                    .find_by_weights(&hub, &saved)
+                    .is_some_and(|m| m.source == Source::Page));
+        if offline_ok {
+            self.load_current();
+        } else if let Some(default) = catalog.default_model() {
+            self.load_catalog_model(&default.id.clone());
+        }
+    }
+
+    pub fn refresh_cache(self) {
+        worker_link::send(&Request::ListCache {
+            id: worker_link::next_id(),
+        });
+    }
+
+    pub fn clear_cache(self) {
+        worker_link::send(&Request::ClearCache {
+            id: worker_link::next_id(),
+        });
+    }
+
+    /// Stops the model download under way; the worker keeps none of it.
+    pub fn cancel_load(self) {
+        if let Some(id) = self.loading.get_untracked() {
+            worker_link::send(&Request::Cancel { id });
+        }
+    }
+
+    /// The load `id` is over: frees the local files' object URLs and, unless
+    /// it succeeded, shows again the model the worker kept.
+    fn end_load(self, id: RequestId, succeeded: bool) {
+        if self.loading.get_untracked() == Some(id) {
+            self.loading.set(None);
+            self.download.set(None);
+            match self.previous.get_value() {
+                Some((info, files)) if !succeeded => {
+                    self.model.set(Some(info));
+                    self.loaded_files.set(files);
+                }
+                _ => {}
+            }
+            self.previous.set_value(None);
+        }
+        self.local_urls.update_value(|urls| {
+            urls.retain(|(load, url)| {
+                if *load == id {
+                    let _ = web_sys::Url::revoke_object_url(url);
+                }
+                *load != id
+            })
+        });
     }
 
     /// Loads the model the URL fields name.
     pub fn load_current(self) {
         let url = self.weights_url.get_untracked();
         let config = self.config_url.get_untracked();
+        let tokenizer = self.tokenizer_url.get_untracked();
         self.load(ModelSpec {
             name: url.rsplit('/').next().unwrap_or(&url).to_string(),
             weights_url: url.clone(),
             config_url: (!config.trim().is_empty()).then_some(config),
-            tokenizer_url: self.tokenizer_url.get_untracked(),
+            tokenizer_url: (!tokenizer.trim().is_empty()).then_some(tokenizer),
         });
     }
 
@@ -150,28 +350,66 @@ impl Lab {
         match event {
             Event::Ready { simd, version } => {
                 self.worker.set(WorkerStatus::Ready { simd, version });
+                self.refresh_cache();
+                // A shared link's model loads at once, without waiting for the catalog.
                 if self.autoload.get_untracked() {
                     self.autoload.set(false);
+                    self.started_up.set(true);
                     self.load_current();
                 }
+                self.start_up();
+            }
+            Event::Cache { files, note, .. } => {
+                self.cache.set(Some(CacheView { files, note }));
+                self.start_up();
+            }
+            Event::LoadCancelled { id } => {
+                if self.loading.get_untracked() == Some(id) {
+                    self.notice
+                        .set(Some("Download cancelled: nothing of it was kept.".into()));
+                }
+                self.end_load(id, false);
             }
             Event::Tokenized { ids, tokens, .. } => self.tokenized.set(Some((ids, tokens))),
             Event::LabelProbabilities { labels, .. } => self.labels.set(Some(labels)),
             Event::Progress {
+                id,
                 file,
                 loaded,
                 total,
-                ..
-            } => self.download.set(Some(Download {
-                file,
-                loaded,
-                total,
-            })),
-            Event::Loaded { info, .. } => {
-                self.loading.set(None);
-                self.download.set(None);
+                cached,
+            } => {
+                if self.loading.get_untracked() != Some(id) {
+                    return;
+                }
+                let now = now_ms();
+                self.download.update(|d| {
+                    let started_ms = match d {
+                        Some(d) if d.file == file => d.started_ms,
+                        _ => now,
+                    };
+                    *d = Some(Download {
+                        file,
+                        loaded,
+                        total,
+                        cached,
+                        started_ms,
+                        now_ms: now,
+                    });
+                });
+            }
+            Event::Loaded { id, info, files } => {
+                if self.loading.get_untracked() != Some(id) {
+                    return;
+                }
+                self.end_load(id, true);
                 self.error.set(None);
                 self.model.set(Some(info));
+                self.loaded_files.set(files);
+                if self.first_ready_ms.get_untracked().is_none() {
+                    self.first_ready_ms.set(Some(now_ms()));
+                }
+                self.refresh_cache();
             }
             Event::Started {
                 id,
@@ -186,9 +424,8 @@ impl Lab {
                 self.update_run(id, |r| r.finished = Some((reason, stats)))
             }
             Event::Error { id, message } => {
-                if id.is_some() && id == self.loading.get_untracked() {
-                    self.loading.set(None);
-                    self.download.set(None);
+                if let Some(id) = id.filter(|&id| self.loading.get_untracked() == Some(id)) {
+                    self.end_load(id, false);
                 }
                 if let Some(id) = id {
                     self.update_run(id, |r| {
@@ -209,12 +446,21 @@ impl Lab {
         });
     }
 
-    pub fn load(self, spec: ModelSpec) {
+    /// Loads a model; a load still under way is cancelled first.
+    pub fn load(self, spec: ModelSpec) -> RequestId {
+        self.cancel_load();
         let id = worker_link::next_id();
         self.error.set(None);
+        self.notice.set(None);
         self.loading.set(Some(id));
         self.download.set(None);
+        if let Some(info) = self.model.get_untracked() {
+            self.previous
+                .set_value(Some((info, self.loaded_files.get_untracked())));
+        }
+        self.model.set(None);
         worker_link::send(&Request::Load { id, model: spec });
+        id
     }
 
     pub fn generating(self) -> bool {

@@ -2,6 +2,8 @@
 
 mod app;
 mod lab;
+mod local_files;
+mod model_cache;
 mod model_panel;
 mod persist;
 mod playground;

@@ -1,29 +1,9 @@
 use leptos::prelude::*;
+use protocol::catalog::{CatalogModel, Source};
 
 use crate::lab::Lab;
-
-/// Models the page offers; any other URL can be typed in.
-pub struct CatalogEntry {
-    pub label: &'static str,
-    pub weights_url: &'static str,
-    pub config_url: &'static str,
-    pub tokenizer_url: &'static str,
-}
-
-pub const CATALOG: &[CatalogEntry] = &[
-    CatalogEntry {
-        label: "Tiny GPT-2, random weights (test model, 1.7 MB, q8_0)",
-        weights_url: "fixtures/gpt2-tiny-vocab/llama-q8_0.gguf",
-        config_url: "",
-        tokenizer_url: "tokenizers/gpt2.json",
-    },
-    CatalogEntry {
-        label: "Tiny T5, random weights (test model, 1.1 MB, q8_0)",
-        weights_url: "fixtures/t5-tiny-vocab/model-q8_0.gguf",
-        config_url: "fixtures/t5-tiny-vocab/config.json",
-        tokenizer_url: "tokenizers/t5.json",
-    },
-];
+use crate::local_files::LocalFiles;
+use crate::model_cache::ModelCache;
 
 #[component]
 pub fn ModelPanel() -> impl IntoView {
@@ -31,66 +11,164 @@ pub fn ModelPanel() -> impl IntoView {
     let (weights_url, set_weights_url) = lab.weights_url.split();
     let (tokenizer_url, set_tokenizer_url) = lab.tokenizer_url.split();
     let (config_url, set_config_url) = lab.config_url.split();
-    let pick = move |ev| {
-        let label = event_target_value(&ev);
-        if let Some(e) = CATALOG.iter().find(|e| e.label == label) {
-            set_weights_url.set(e.weights_url.to_string());
-            set_tokenizer_url.set(e.tokenizer_url.to_string());
-            set_config_url.set(e.config_url.to_string());
-        }
-    };
     let load = move |_| lab.load_current();
-    let loading = move || lab.loading.get().is_some();
     view! {
         <section class="panel" id="model-panel">
             <h2>"Model"</h2>
-            <div class="row">
-                <select id="model-select" on:change=pick>
-                    {CATALOG.iter().map(|e| view! {
-                        <option selected=move || lab.weights_url.get() == e.weights_url>{e.label}</option>
-                    }).collect_view()}
-                </select>
-            </div>
-            <label>"Weights (GGUF or safetensors URL)"
-                <input id="weights-url" type="text" prop:value=weights_url
-                    on:input=move |ev| set_weights_url.set(event_target_value(&ev))/>
-            </label>
-            <label>"config.json URL (only for files without one inside)"
-                <input id="config-url" type="text" prop:value=config_url
-                    on:input=move |ev| set_config_url.set(event_target_value(&ev))/>
-            </label>
-            <label>"Tokenizer URL"
-                <input id="tokenizer-url" type="text" prop:value=tokenizer_url
-                    on:input=move |ev| set_tokenizer_url.set(event_target_value(&ev))/>
-            </label>
-            <button id="load" on:click=load disabled=loading>
-                {move || if loading() { "Loading…" } else { "Load model" }}
-            </button>
+            <CatalogList/>
             <DownloadProgress/>
+            <LoadNotice/>
             <ModelCard/>
+            <LocalFiles/>
+            <details class="advanced" open>
+                <summary>"Any model by address"</summary>
+                <label>"Weights (GGUF or safetensors URL)"
+                    <input id="weights-url" type="text" prop:value=weights_url
+                        on:input=move |ev| set_weights_url.set(event_target_value(&ev))/>
+                </label>
+                <label>"config.json URL (only for files without one inside)"
+                    <input id="config-url" type="text" prop:value=config_url
+                        on:input=move |ev| set_config_url.set(event_target_value(&ev))/>
+                </label>
+                <label>"Tokenizer URL (empty: the page's own for the model's architecture)"
+                    <input id="tokenizer-url" type="text" prop:value=tokenizer_url
+                        on:input=move |ev| set_tokenizer_url.set(event_target_value(&ev))/>
+                </label>
+                <button id="load" on:click=load>"Load model"</button>
+            </details>
+            <ModelCache/>
         </section>
     }
 }
 
+/// The catalog: every model with its size, type and where it comes from.
+#[component]
+fn CatalogList() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let (hub, set_hub) = lab.hub.split();
+    let hub_placeholder = move || {
+        lab.catalog
+            .with(|c| c.as_ref().map(|c| c.hub.clone()))
+            .unwrap_or_default()
+    };
+    view! {
+        <ul id="catalog" class="catalog">
+            {move || lab.catalog.get().map(|c| {
+                c.models.into_iter().map(|m| view! { <CatalogItem model=m/> }).collect_view()
+            })}
+        </ul>
+        <label class="hub">"Hub address (a mirror, or a class's local folder with the hub's layout)"
+            <input id="hub-url" type="text" prop:value=hub placeholder=hub_placeholder
+                on:change=move |ev| set_hub.set(event_target_value(&ev))/>
+        </label>
+    }
+}
+
+#[component]
+fn CatalogItem(model: CatalogModel) -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let id = model.id.clone();
+    let spec = {
+        let model = model.clone();
+        move || model.spec(&lab.hub_url())
+    };
+    let cached = {
+        let spec = spec.clone();
+        move || {
+            let spec = spec();
+            lab.cache.with(|c| {
+                c.as_ref().is_some_and(|c| {
+                    c.holds(&spec.weights_url)
+                        && spec.config_url.as_ref().is_none_or(|u| c.holds(u))
+                })
+            })
+        }
+    };
+    let current = {
+        let spec = spec.clone();
+        move || lab.weights_url.get() == spec().weights_url
+    };
+    let size = format!(
+        "{}{}",
+        if model.exact_size { "" } else { "≈ " },
+        bytes(model.bytes)
+    );
+    let origin = match (&model.source, &model.repo) {
+        (Source::Hub, Some(repo)) => format!("hub: {repo}"),
+        _ => "ships with the page".to_string(),
+    };
+    let cached_badge = cached.clone();
+    view! {
+        <li data-model=model.id.clone() data-cached=move || cached().to_string()
+            class:current=current>
+            <div class="catalog-text">
+                <strong>{model.label.clone()}</strong>
+                <span class="meta">
+                    <span class="badge">{model.arch.clone()}</span>
+                    <span class="badge">{model.quant.clone()}</span>
+                    <span class="size">{size}</span>
+                    <span class="origin">{origin}</span>
+                    <Show when=cached_badge>
+                        <span class="badge cached">"cached"</span>
+                    </Show>
+                </span>
+                <span class="note">{model.note.clone()}</span>
+            </div>
+            <button class="load-model" on:click=move |_| lab.load_catalog_model(&id)>
+                "Load"
+            </button>
+        </li>
+    }
+}
+
+/// Bytes, percent and rate of the file coming in, with Cancel.
 #[component]
 fn DownloadProgress() -> impl IntoView {
     let lab = expect_context::<Lab>();
     move || {
-        lab.download.get().map(|d| {
+        lab.loading.get().map(|_| {
+            let d = lab.download.get().unwrap_or_default();
             let percent = d.total.map(|t| 100.0 * d.loaded as f64 / t.max(1) as f64);
-            let label = match (percent, d.total) {
-                (Some(p), Some(t)) => {
-                    format!("{} — {} of {} ({p:.0}%)", d.file, bytes(d.loaded), bytes(t))
-                }
-                _ => format!("{} — {}", d.file, bytes(d.loaded)),
+            let mut label = match d.total {
+                Some(t) => format!("{} of {}", bytes(d.loaded), bytes(t)),
+                None => bytes(d.loaded),
+            };
+            if let Some(p) = percent {
+                label.push_str(&format!(" ({p:.0}%)"));
+            }
+            if d.cached {
+                label.push_str(" · from this browser's cache");
+            } else if let Some(rate) = d.rate() {
+                label.push_str(&format!(" · {}/s", bytes(rate as u64)));
+            }
+            let file = if d.file.is_empty() {
+                "Starting…".to_string()
+            } else {
+                d.file.rsplit('/').next().unwrap_or(&d.file).to_string()
             };
             view! {
-                <div id="load-progress" class="progress">
+                <div id="load-progress" class="progress" data-loaded=d.loaded.to_string()
+                    data-total=d.total.map(|t| t.to_string()).unwrap_or_default()
+                    data-cached=d.cached.to_string()>
+                    <span class="file">{file}</span>
                     <progress max="100" value=percent.unwrap_or(0.0)></progress>
                     <span>{label}</span>
+                    <button id="cancel-load" class="secondary" on:click=move |_| lab.cancel_load()>
+                        "Cancel"
+                    </button>
                 </div>
             }
         })
+    }
+}
+
+#[component]
+fn LoadNotice() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    move || {
+        lab.notice
+            .get()
+            .map(|n| view! { <p id="load-notice" class="notice">{n}</p> })
     }
 }
 
@@ -105,15 +183,33 @@ fn ModelCard() -> impl IntoView {
                 .map(|(t, n)| format!("{n}× {t}"))
                 .collect::<Vec<_>>()
                 .join(", ");
+            let files = lab.loaded_files.get();
+            let from_cache = files.iter().all(|f| f.from_cache);
+            let sources = files
+                .iter()
+                .map(|f| {
+                    let name = f.url.rsplit('/').next().unwrap_or(&f.url).to_string();
+                    let how = match (f.from_cache, f.stored) {
+                        (true, _) => "from cache",
+                        (false, true) => "downloaded, now cached",
+                        (false, false) => "downloaded",
+                    };
+                    format!("{name} ({}, {how})", bytes(f.bytes))
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let ready_ms = lab.first_ready_ms.get().unwrap_or(0.0);
             view! {
                 <dl id="model-info" class="card" data-arch=m.arch.clone()
-                    data-params=m.parameters.to_string()>
+                    data-params=m.parameters.to_string() data-from-cache=from_cache.to_string()
+                    data-ready-ms=format!("{ready_ms:.0}")>
                     <dt>"Loaded"</dt><dd>{m.name.clone()}</dd>
                     <dt>"Architecture"</dt><dd>{m.arch.clone()}</dd>
                     <dt>"Parameters"</dt><dd>{group_digits(m.parameters)}</dd>
                     <dt>"Shape"</dt>
                     <dd>{format!("{} layers × {} wide, vocab {}, context {}", m.layers, m.hidden_size, m.vocab_size, m.context_length)}</dd>
                     <dt>"Tensor types"</dt><dd>{types}</dd>
+                    <dt>"Files"</dt><dd id="model-files">{sources}</dd>
                 </dl>
             }
         })

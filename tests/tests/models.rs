@@ -1,0 +1,439 @@
+//! The model manager in headless Chromium: catalog models fetched from a hub
+//! address (served here by the test's own server in the hub's layout, since
+//! the real hub cannot be reached), download progress, the Cache API on
+//! reload, clearing it, Cancel mid-download, broken and missing downloads,
+//! and local files by picker and by drag-and-drop.
+
+use std::path::{Path, PathBuf};
+
+use e2e::{repo_root, Page, SLOW_BYTES_PER_SECOND};
+use fantoccini::Locator;
+use serde_json::{json, Value};
+
+const TINY_GPT2: &str = "gpt2-tiny-vocab/llama-q8_0.gguf";
+/// The catalog's distilgpt2 file, as a hub mirror would hold it.
+const DISTILGPT2: &str = "QuantFactory/distilgpt2-GGUF/resolve/main/distilgpt2.Q8_0.gguf";
+
+fn fixture(rel: &str) -> PathBuf {
+    repo_root().join("worker/tests/fixtures").join(rel)
+}
+
+fn expected(dir: &str) -> Value {
+    let text = std::fs::read_to_string(fixture(dir).join("expected.json")).expect("expected.json");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+fn ids(v: &Value) -> String {
+    v.as_array()
+        .expect("ids")
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A folder in the hub's `{repo}/resolve/main/{file}` layout holding the
+/// test models under catalog names: the page reaches them exactly as it
+/// would reach huggingface.co, only at another hub address.
+fn hub_folder(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lab-hub-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (to, from) in [
+        (DISTILGPT2, TINY_GPT2),
+        (
+            "lmz/candle-quantized-t5/resolve/main/model.gguf",
+            "t5-tiny-vocab/model-q8_0.gguf",
+        ),
+        (
+            "lmz/candle-quantized-t5/resolve/main/config.json",
+            "t5-tiny-vocab/config.json",
+        ),
+        (
+            "not-a-model/QuantFactory/distilgpt2-GGUF/resolve/main/distilgpt2.Q8_0.gguf",
+            "gpt2-tiny-vocab/config.json",
+        ),
+    ] {
+        let to = dir.join(to);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(fixture(from), &to).unwrap();
+    }
+    dir
+}
+
+async fn open_with_hub(tag: &str) -> Page {
+    let page = Page::open_with_mounts(vec![("hub/".into(), hub_folder(tag))]).await;
+    page.wait_attr("#worker-status", "data-ready", "true", 60)
+        .await;
+    // With nothing saved, the page opens with the catalog's default model.
+    page.wait_attr("#model-info", "data-arch", "gpt2", 60).await;
+    page
+}
+
+async fn set_hub(page: &Page, hub: &str) {
+    page.set_value("#hub-url", &format!("{}{hub}", page.base_url))
+        .await;
+}
+
+async fn load_from_catalog(page: &Page, id: &str) {
+    page.click(&format!("#catalog [data-model='{id}'] .load-model"))
+        .await;
+}
+
+/// The cached URLs, as the worker listed them.
+async fn cached_urls(page: &Page) -> Vec<String> {
+    let v = page
+        .js(
+            "return [...document.querySelectorAll('#model-cache li')].map(l => l.dataset.url);",
+            vec![],
+        )
+        .await;
+    serde_json::from_value(v).unwrap()
+}
+
+async fn greedy_gpt2_matches_the_reference(page: &Page) {
+    let expected = expected("gpt2-tiny-vocab");
+    let greedy = &expected["greedy"][0];
+    let want = ids(&greedy["generated_ids"]);
+    page.set_value("#task-select", "").await;
+    page.set_value("#prompt", "Hello world").await;
+    page.set_value(
+        "#max-new-tokens",
+        &greedy["generated_ids"]
+            .as_array()
+            .unwrap()
+            .len()
+            .to_string(),
+    )
+    .await;
+    page.set_value("#temperature", "0").await;
+    let (got, _) = page.generate(60).await;
+    assert_eq!(got, want, "the loaded model is not the reference model");
+}
+
+#[tokio::test]
+async fn a_hub_model_downloads_with_progress_and_comes_from_the_cache_on_reload() {
+    let page = open_with_hub("cache").await;
+    let ready_ms: f64 = page
+        .attr("#model-info", "data-ready-ms")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    eprintln!("page open to default model ready: {ready_ms:.0} ms");
+    std::fs::create_dir_all(repo_root().join("test-artifacts")).unwrap();
+    std::fs::write(
+        repo_root().join("test-artifacts/first-interaction.json"),
+        json!({ "default_model_ready_ms": ready_ms }).to_string(),
+    )
+    .unwrap();
+
+    // The catalog states size and type before anything is downloaded.
+    let item = page
+        .text("#catalog [data-model='distilgpt2']")
+        .await
+        .unwrap();
+    assert!(item.contains("q8_0") && item.contains("MB"), "{item}");
+    assert_eq!(
+        page.attr("#catalog [data-model='distilgpt2']", "data-cached")
+            .await
+            .as_deref(),
+        Some("false")
+    );
+
+    set_hub(&page, "slow/hub/").await;
+    load_from_catalog(&page, "distilgpt2").await;
+    let size = std::fs::metadata(fixture(TINY_GPT2)).unwrap().len();
+    let mut seen = Vec::new();
+    let mut rate_shown = false;
+    let started = std::time::Instant::now();
+    while page.attr("#model-info", "data-arch").await.is_none() {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the download did not finish: {:?}",
+            page.text("#error").await
+        );
+        let loaded = page.attr("#load-progress", "data-loaded").await;
+        let total = page.attr("#load-progress", "data-total").await;
+        if let (Some(loaded), true) = (loaded, total == Some(size.to_string())) {
+            let loaded: u64 = loaded.parse().unwrap();
+            if !seen.contains(&loaded) {
+                seen.push(loaded);
+            }
+            let text = page.text("#load-progress").await.unwrap_or_default();
+            rate_shown |= text.contains("/s") && text.contains('%');
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let partial = seen.iter().filter(|&&l| l > 0 && l < size).count();
+    assert!(
+        partial >= 3,
+        "progress events while downloading {size} bytes at {SLOW_BYTES_PER_SECOND} B/s: {seen:?}"
+    );
+    assert!(rate_shown, "the progress bar showed no rate");
+    assert_eq!(
+        page.attr("#model-info", "data-from-cache").await.as_deref(),
+        Some("false")
+    );
+    let files = page.text("#model-files").await.unwrap();
+    assert!(files.contains("now cached"), "{files}");
+    page.wait_attr(
+        "#catalog [data-model='distilgpt2']",
+        "data-cached",
+        "true",
+        10,
+    )
+    .await;
+    assert!(cached_urls(&page)
+        .await
+        .iter()
+        .any(|u| u.ends_with(DISTILGPT2)));
+    page.screenshot("catalog-downloaded").await;
+
+    // Reload: the saved model comes back from the browser's cache, and the
+    // server sees no second request for it.
+    page.client.refresh().await.unwrap();
+    page.wait_attr("#worker-status", "data-ready", "true", 60)
+        .await;
+    page.wait_attr("#model-info", "data-from-cache", "true", 60)
+        .await;
+    assert_eq!(page.requests(DISTILGPT2).len(), 1, "downloaded twice");
+    assert!(page
+        .text("#model-files")
+        .await
+        .unwrap()
+        .contains("from cache"));
+    greedy_gpt2_matches_the_reference(&page).await;
+    page.screenshot("catalog-from-cache").await;
+
+    // Clearing forgets every file; the next visit loads the default model
+    // rather than fetching the uncached one.
+    page.click("#clear-cache").await;
+    page.wait_attr("#model-cache", "data-files", "0", 10).await;
+    assert_eq!(
+        page.attr("#catalog [data-model='distilgpt2']", "data-cached")
+            .await
+            .as_deref(),
+        Some("false")
+    );
+    page.client.refresh().await.unwrap();
+    page.wait_attr("#model-info", "data-arch", "gpt2", 60).await;
+    assert_eq!(
+        page.value("#weights-url").await,
+        "fixtures/gpt2-tiny-vocab/llama-q8_0.gguf"
+    );
+    assert_eq!(page.requests(DISTILGPT2).len(), 1);
+    page.close().await;
+}
+
+#[tokio::test]
+async fn cancel_stops_the_download_in_the_worker_and_keeps_nothing() {
+    let page = open_with_hub("cancel").await;
+    page.set_value("#prompt", "text I wrote before the download")
+        .await;
+    set_hub(&page, "slow/hub/").await;
+    load_from_catalog(&page, "distilgpt2").await;
+    page.wait_for("the first bytes", 30, || async {
+        page.attr("#load-progress", "data-loaded")
+            .await
+            .filter(|l| l != "0")
+    })
+    .await;
+    page.click("#cancel-load").await;
+    let notice = page
+        .wait_for("the cancel notice", 10, || async {
+            page.text("#load-notice").await
+        })
+        .await;
+    assert!(notice.contains("cancelled"), "{notice}");
+
+    // The browser hung up: the server stopped sending well before the end.
+    let request = page
+        .wait_for("the server to stop sending", 15, || async {
+            let before = page.requests(DISTILGPT2).pop()?;
+            tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+            let after = page.requests(DISTILGPT2).pop()?;
+            (after.bytes_sent == before.bytes_sent).then_some(after)
+        })
+        .await;
+    assert!(!request.complete);
+    assert!(
+        request.bytes_sent < request.body_len * 3 / 4,
+        "sent {} of {} bytes",
+        request.bytes_sent,
+        request.body_len
+    );
+    // Nothing of it was cached, the earlier model is still loaded and works,
+    // and the user's text is where it was.
+    page.wait_for("the cache listing", 10, || async {
+        page.attr("#model-cache", "data-files")
+            .await
+            .filter(|n| n != "0")
+    })
+    .await;
+    assert!(!cached_urls(&page)
+        .await
+        .iter()
+        .any(|u| u.contains("distilgpt2")));
+    assert_eq!(
+        page.value("#prompt").await,
+        "text I wrote before the download"
+    );
+    page.wait_attr("#model-info", "data-arch", "gpt2", 10).await;
+    page.screenshot("download-cancelled").await;
+    greedy_gpt2_matches_the_reference(&page).await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn broken_and_missing_downloads_get_a_message_and_are_never_cached() {
+    let page = open_with_hub("broken").await;
+    // The connection closes halfway through the file.
+    set_hub(&page, "cut/hub/").await;
+    load_from_catalog(&page, "distilgpt2").await;
+    let message = page
+        .wait_for("a broken-download message", 30, || async {
+            page.text("#error").await
+        })
+        .await;
+    assert!(
+        message.contains("distilgpt2.Q8_0.gguf") && message.contains("broke off"),
+        "{message}"
+    );
+    page.screenshot("download-broken").await;
+
+    // A whole file that is no model: refused, and not kept either.
+    set_hub(&page, "hub/not-a-model/").await;
+    page.click("#error .dismiss").await;
+    load_from_catalog(&page, "distilgpt2").await;
+    page.wait_for("a not-a-model message", 30, || async {
+        page.text("#error")
+            .await
+            .filter(|m| m.contains("not a model file"))
+    })
+    .await;
+    page.click("#error .dismiss").await;
+
+    // A hub address that does not have the file.
+    set_hub(&page, "nowhere/").await;
+    load_from_catalog(&page, "t5-small").await;
+    page.wait_for("a 404 message", 30, || async {
+        page.text("#error").await.filter(|m| m.contains("404"))
+    })
+    .await;
+    page.click("#error .dismiss").await;
+
+    page.wait_attr("#model-info", "data-arch", "gpt2", 10).await;
+    let cached = cached_urls(&page).await;
+    assert!(
+        !cached
+            .iter()
+            .any(|u| u.contains("distilgpt2") || u.contains("candle-quantized-t5")),
+        "{cached:?}"
+    );
+    // The same catalog model from a working address then loads.
+    set_hub(&page, "hub/").await;
+    load_from_catalog(&page, "t5-small").await;
+    page.wait_attr("#model-info", "data-arch", "t5", 60).await;
+    page.close().await;
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_str().expect("utf-8 path").to_string()
+}
+
+#[tokio::test]
+async fn local_files_load_by_picker_and_by_drag_and_drop() {
+    let page = open_with_hub("local").await;
+
+    // The picker: a T5 GGUF with its config.json; the page's T5 tokenizer.
+    let t5 = expected("t5-tiny-vocab");
+    let greedy = &t5["greedy"][0];
+    let input = page
+        .client
+        .find(Locator::Css("#local-files"))
+        .await
+        .unwrap();
+    input
+        .send_keys(&format!(
+            "{}\n{}",
+            path_str(&fixture("t5-tiny-vocab/model-q8_0.gguf")),
+            path_str(&fixture("t5-tiny-vocab/config.json"))
+        ))
+        .await
+        .unwrap();
+    page.wait_attr("#model-info", "data-arch", "t5", 60).await;
+    assert!(page
+        .text("#model-info")
+        .await
+        .unwrap()
+        .contains("model-q8_0.gguf"));
+    page.set_value("#task-select", "").await;
+    page.set_value("#prompt", greedy["text"].as_str().unwrap())
+        .await;
+    page.set_value(
+        "#max-new-tokens",
+        &greedy["generated_ids"]
+            .as_array()
+            .unwrap()
+            .len()
+            .to_string(),
+    )
+    .await;
+    let (got, _) = page.generate(60).await;
+    assert_eq!(got, ids(&greedy["generated_ids"]));
+    assert_eq!(
+        page.attr("#output", "data-prompt-ids").await.unwrap(),
+        ids(&greedy["input_ids"])
+    );
+    page.screenshot("local-file-picker").await;
+
+    // Drag-and-drop of a GPT-2 GGUF (a File built from its bytes, dropped
+    // with a DataTransfer the way a file manager's drop arrives).
+    let dropped = page
+        .js(
+            "fetch(arguments[0]).then(r => r.arrayBuffer()).then(buf => {
+               const dt = new DataTransfer();
+               dt.items.add(new File([buf], 'my-gpt2.gguf'));
+               const zone = document.querySelector('#drop-zone');
+               zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
+               zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+             });
+             return true;",
+            vec![json!(format!("fixtures/{TINY_GPT2}"))],
+        )
+        .await;
+    assert_eq!(dropped, json!(true));
+    page.wait_for("the dropped model", 60, || async {
+        page.text("#model-info")
+            .await
+            .filter(|t| t.contains("my-gpt2.gguf"))
+    })
+    .await;
+    greedy_gpt2_matches_the_reference(&page).await;
+    // Local files are the user's: loaded, never copied into the cache.
+    assert!(!cached_urls(&page)
+        .await
+        .iter()
+        .any(|u| u.starts_with("blob:")));
+
+    // Dropping something that is not a model gets a sentence.
+    page.js(
+        "const dt = new DataTransfer();
+         dt.items.add(new File(['{}'], 'notes.txt'));
+         document.querySelector('#drop-zone').dispatchEvent(
+           new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));",
+        vec![],
+    )
+    .await;
+    let message = page
+        .wait_for("a not-a-model message", 10, || async {
+            page.text("#error").await
+        })
+        .await;
+    assert!(
+        message.contains("None of those files is a model"),
+        "{message}"
+    );
+    page.screenshot("local-file-dropped").await;
+    page.close().await;
+}
