@@ -119,6 +119,8 @@ pub struct Lab {
     /// Hub address for catalog models ("" = the catalog's own).
     pub hub: RwSignal<String>,
     pub cache: RwSignal<Option<CacheView>>,
+    /// Counts the worker's cache listings, so a test can wait for a fresh one.
+    pub cache_version: RwSignal<u64>,
     /// Where the loaded model's files came from (network or cache).
     pub loaded_files: RwSignal<Vec<FileSource>>,
     /// A sentence about the last load that is not an error (cancelled).
@@ -159,6 +161,7 @@ impl Lab {
             catalog: RwSignal::new(None),
             hub: RwSignal::new(String::new()),
             cache: RwSignal::new(None),
+            cache_version: RwSignal::new(0),
             loaded_files: RwSignal::new(Vec::new()),
             notice: RwSignal::new(None),
             first_ready_ms: RwSignal::new(None),
@@ -285,6 +288,8 @@ impl Lab {
             }
             self.previous.set_value(None);
         }
+        // Whatever the outcome, show what the cache now holds.
+        self.refresh_cache();
         self.local_urls.update_value(|urls| {
             urls.retain(|(load, url)| {
                 if *load == id {
@@ -361,6 +366,7 @@ impl Lab {
             }
             Event::Cache { files, note, .. } => {
                 self.cache.set(Some(CacheView { files, note }));
+                self.cache_version.update(|v| *v += 1);
                 self.start_up();
             }
             Event::LoadCancelled { id } => {
@@ -409,7 +415,6 @@ impl Lab {
                 if self.first_ready_ms.get_untracked().is_none() {
                     self.first_ready_ms.set(Some(now_ms()));
                 }
-                self.refresh_cache();
             }
             Event::Started {
                 id,

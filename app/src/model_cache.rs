@@ -17,7 +17,8 @@ pub fn ModelCache() -> impl IntoView {
         }
     };
     view! {
-        <div id="model-cache" class="cache" data-files=move || files().len().to_string()>
+        <div id="model-cache" class="cache" data-files=move || files().len().to_string()
+            data-version=move || lab.cache_version.get().to_string()>
             <p>{summary}</p>
             {move || lab.cache.get().and_then(|c| c.note).map(|n| view! { <p class="notice">{n}</p> })}
             <ul>

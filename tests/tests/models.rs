@@ -79,6 +79,22 @@ async fn load_from_catalog(page: &Page, id: &str) {
         .await;
 }
 
+/// How many cache listings the worker has sent so far.
+async fn cache_version(page: &Page) -> u64 {
+    page.attr("#model-cache", "data-version")
+        .await
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits for a cache listing newer than `seen`.
+async fn fresh_listing(page: &Page, seen: u64) {
+    page.wait_for("a fresh cache listing", 10, || async {
+        (cache_version(page).await > seen).then_some(())
+    })
+    .await;
+}
+
 /// The cached URLs, as the worker listed them.
 async fn cached_urls(page: &Page) -> Vec<String> {
     let v = page
@@ -238,6 +254,7 @@ async fn cancel_stops_the_download_in_the_worker_and_keeps_nothing() {
             .filter(|l| l != "0")
     })
     .await;
+    let listed = cache_version(&page).await;
     page.click("#cancel-load").await;
     let notice = page
         .wait_for("the cancel notice", 10, || async {
@@ -323,17 +340,23 @@ async fn broken_and_missing_downloads_get_a_message_and_are_never_cached() {
     page.click("#error .dismiss").await;
 
     page.wait_attr("#model-info", "data-arch", "gpt2", 10).await;
-    let cached = cached_urls(&page).await;
-    assert!(
-        !cached
-            .iter()
-            .any(|u| u.contains("distilgpt2") || u.contains("candle-quantized-t5")),
-        "{cached:?}"
-    );
     // The same catalog model from a working address then loads.
     set_hub(&page, "hub/").await;
     load_from_catalog(&page, "t5-small").await;
     page.wait_attr("#model-info", "data-arch", "t5", 60).await;
+    // The listing after that load: the good model is in, none of the failed files.
+    let cached = page
+        .wait_for("the t5 files in the cache listing", 10, || async {
+            let urls = cached_urls(&page).await;
+            urls.iter()
+                .any(|u| u.ends_with("candle-quantized-t5/resolve/main/model.gguf"))
+                .then_some(urls)
+        })
+        .await;
+    assert!(
+        !cached.iter().any(|u| u.contains("distilgpt2")),
+        "a failed download was cached: {cached:?}"
+    );
     page.close().await;
 }
 
