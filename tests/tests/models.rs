@@ -281,12 +281,7 @@ async fn cancel_stops_the_download_in_the_worker_and_keeps_nothing() {
     );
     // Nothing of it was cached, the earlier model is still loaded and works,
     // and the user's text is where it was.
-    page.wait_for("the cache listing", 10, || async {
-        page.attr("#model-cache", "data-files")
-            .await
-            .filter(|n| n != "0")
-    })
-    .await;
+    fresh_listing(&page, listed).await;
     assert!(!cached_urls(&page)
         .await
         .iter()
