@@ -1,0 +1,511 @@
+//! A whole training run: data → compact vocabulary → model → stages →
+//! exported files and a recipe.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use candle_core::quantized::GgmlDType;
+use candle_nn::VarMap;
+use serde::Serialize;
+use tokenizers::Tokenizer;
+
+use crate::data::{self, DataDir, FileRecord, TaskExample};
+use crate::export::{self, TrainerState};
+use crate::init::seeded_var_builder;
+use crate::model::{
+    lm_batch, seq2seq_batch, Batch, Batcher, LmExample, Model, ModelConfig, Seq2SeqExample, Source,
+};
+use crate::spans::{SpanCorruption, MAX_SENTINELS};
+use crate::train::{run_stage, StageOptions, StageReport};
+use crate::vocab::{CompactVocab, Mapper};
+use crate::{gpt2, t5};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Pretrain,
+    Finetune,
+    Both,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunOptions {
+    pub model: ModelConfig,
+    pub stage: Stage,
+    pub data: PathBuf,
+    pub out: PathBuf,
+    pub tokenizer: PathBuf,
+    /// Continue from a trainer output directory (its checkpoint and vocabulary).
+    pub init: Option<PathBuf>,
+    pub seed: u64,
+    /// GPT-2: tokens per pretraining sequence; T5: encoder tokens per example.
+    pub sequence_length: usize,
+    pub pretrain: StageOptions,
+    pub finetune: StageOptions,
+    /// Cap on the compact vocabulary (most frequent ids); rarer ids share `w_other`.
+    pub max_vocab: Option<usize>,
+    #[serde(serialize_with = "dtype_name")]
+    pub export_dtype: GgmlDType,
+    pub valid_batches: usize,
+}
+
+fn dtype_name<S: serde::Serializer>(d: &GgmlDType, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(worker::weights::dtype_name(*d))
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct Recipe<'a> {
+    command: Vec<String>,
+    stage: &'static str,
+    options: &'a RunOptions,
+    model: &'a ModelConfig,
+    compact_vocab: VocabRecord,
+    parameters: Parameters,
+    data: Vec<FileRecord>,
+    examples: usize,
+    skipped_examples: usize,
+    tokenize_seconds: f64,
+    report: &'a StageReport,
+    gguf_bytes: u64,
+    candle: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct VocabRecord {
+    used: usize,
+    unused_sharing_w_other: usize,
+    rows: usize,
+    full: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Parameters {
+    pub trained: usize,
+    pub trained_without_embeddings: usize,
+    pub exported: usize,
+}
+
+pub fn parameters(config: &ModelConfig, vocab: &CompactVocab) -> Parameters {
+    let body = config.body_parameters();
+    Parameters {
+        trained: body + config.embedding_parameters(vocab.rows()),
+        trained_without_embeddings: body,
+        exported: body + config.embedding_parameters(vocab.full_size),
+    }
+}
+
+/// A task example and its ids: GPT-2 prompt / T5 source, and the target.
+pub type TokenizedTask = (TaskExample, Vec<u32>, Vec<u32>);
+
+/// Everything tokenized, in full ids.
+struct Corpus {
+    pretrain_train: Option<Vec<u32>>,
+    pretrain_valid: Option<Vec<u32>>,
+    tasks_train: Option<Vec<TokenizedTask>>,
+    tasks_valid: Option<Vec<TokenizedTask>>,
+    files: Vec<FileRecord>,
+    seconds: f64,
+}
+
+/// Task examples in the ids training uses (and `eval` must reproduce).
+pub fn tokenize_tasks(
+    tokenizer: &Tokenizer,
+    arch: &ModelConfig,
+    tasks: Vec<TaskExample>,
+) -> Result<Vec<TokenizedTask>> {
+    tasks
+        .into_iter()
+        .map(|ex| {
+            let (mut source, mut target) = match arch {
+                ModelConfig::Gpt2(_) => (
+                    data::encode(tokenizer, &ex.gpt2_prompt())?,
+                    data::encode(tokenizer, &ex.gpt2_target())?,
+                ),
+                ModelConfig::T5(_) => (
+                    data::encode(tokenizer, &ex.source())?,
+                    data::encode(tokenizer, ex.target.trim())?,
+                ),
+            };
+            match arch {
+                ModelConfig::Gpt2(_) => target.push(gpt2::EOS),
+                ModelConfig::T5(_) => {
+                    source.push(t5::EOS);
+                    target.push(t5::EOS);
+                }
+            }
+            Ok((ex, source, target))
+        })
+        .collect()
+}
+
+fn load_corpus(opts: &RunOptions, tokenizer: &Tokenizer) -> Result<Corpus> {
+    let started = Instant::now();
+    let dir = DataDir(opts.data.clone());
+    let separator = match opts.model {
+        // Documents are separated by <|endoftext|> as in GPT-2's training.
+        ModelConfig::Gpt2(_) => Some(gpt2::EOS),
+        // T5 packs text without separators (EOS ends each corrupted example).
+        ModelConfig::T5(_) => None,
+    };
+    let mut files = Vec::new();
+    let mut text = |split: &str| -> Result<Option<Vec<u32>>> {
+        let path = dir.pretrain(split);
+        if !path.exists() {
+            return Ok(None);
+        }
+        files.push(data::file_record(&path)?);
+        let paragraphs = data::read_paragraphs(&path)?;
+        Ok(Some(data::token_stream(tokenizer, &paragraphs, separator)?))
+    };
+    let pretrain_train = text("train")?;
+    let pretrain_valid = text("valid")?;
+    let mut tasks = |split: &str| -> Result<Option<Vec<TokenizedTask>>> {
+        let path = dir.tasks(split);
+        if !path.exists() {
+            return Ok(None);
+        }
+        files.push(data::file_record(&path)?);
+        Ok(Some(tokenize_tasks(
+            tokenizer,
+            &opts.model,
+            data::read_tasks(&path)?,
+        )?))
+    };
+    let tasks_train = tasks("train")?;
+    let tasks_valid = tasks("valid")?;
+    Ok(Corpus {
+        pretrain_train,
+        pretrain_valid,
+        tasks_train,
+        tasks_valid,
+        files,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn span_corruption() -> SpanCorruption {
+    SpanCorruption {
+        first_sentinel: t5::FIRST_SENTINEL,
+        eos: t5::EOS,
+        ..Default::default()
+    }
+}
+
+/// Specials every model needs rows for, and the id counts of the training data.
+fn build_vocab(opts: &RunOptions, corpus: &Corpus) -> Result<CompactVocab> {
+    let full = opts.model.full_vocab();
+    let mut counts = vec![0u64; full];
+    let mut count = |ids: &[u32]| -> Result<()> {
+        for &id in ids {
+            match counts.get_mut(id as usize) {
+                Some(c) => *c += 1,
+                None => {
+                    bail!("the tokenizer gave id {id}, beyond the model's vocabulary of {full}")
+                }
+            }
+        }
+        Ok(())
+    };
+    if let Some(s) = &corpus.pretrain_train {
+        count(s)?;
+    }
+    for (_, a, b) in corpus.tasks_train.iter().flatten() {
+        count(a)?;
+        count(b)?;
+    }
+    let specials: Vec<u32> = match opts.model {
+        ModelConfig::Gpt2(_) => vec![gpt2::EOS],
+        ModelConfig::T5(_) => {
+            let sc = span_corruption();
+            let raw = sc.raw_length(opts.sequence_length);
+            let (_, spans) = sc.counts(raw);
+            let mut s = vec![t5::PAD, t5::EOS];
+            s.extend((0..spans.min(MAX_SENTINELS)).map(|i| sc.sentinel(i)));
+            s
+        }
+    };
+    Ok(CompactVocab::from_counts(
+        &counts,
+        &specials,
+        full,
+        opts.max_vocab,
+    )?)
+}
+
+/// Non-overlapping windows of `len` tokens (the last partial one dropped).
+fn windows(stream: &[u32], len: usize) -> Vec<Vec<u32>> {
+    stream.chunks_exact(len).map(<[u32]>::to_vec).collect()
+}
+
+fn pretrain_source(opts: &RunOptions, stream: &[u32]) -> Result<Source> {
+    Ok(match &opts.model {
+        ModelConfig::Gpt2(c) => {
+            let len = (opts.sequence_length + 1).min(c.n_positions + 1);
+            // Overlap by one token so every token is a target once.
+            let examples: Vec<LmExample> = stream
+                .windows(len)
+                .step_by(len - 1)
+                .map(|w| LmExample {
+                    tokens: w.to_vec(),
+                    loss_from: 1,
+                })
+                .collect();
+            if examples.is_empty() {
+                bail!("the pretraining text has fewer than {len} tokens")
+            }
+            Source::Lm(examples)
+        }
+        ModelConfig::T5(_) => {
+            let sc = span_corruption();
+            let w = windows(stream, sc.raw_length(opts.sequence_length));
+            if w.is_empty() {
+                bail!("the pretraining text is too short for one T5 example")
+            }
+            Source::Spans(w, sc)
+        }
+    })
+}
+
+/// Task examples that fit the model; returns how many were too long.
+fn finetune_source(opts: &RunOptions, tasks: &[TokenizedTask]) -> (Source, usize) {
+    let mut skipped = 0;
+    match &opts.model {
+        ModelConfig::Gpt2(c) => {
+            let mut v = Vec::new();
+            for (_, prompt, target) in tasks {
+                if prompt.is_empty() || prompt.len() + target.len() > c.n_positions + 1 {
+                    skipped += 1;
+                    continue;
+                }
+                v.push(LmExample {
+                    tokens: [prompt.as_slice(), target].concat(),
+                    loss_from: prompt.len(),
+                });
+            }
+            (Source::Lm(v), skipped)
+        }
+        ModelConfig::T5(c) => {
+            let mut v = Vec::new();
+            for (_, source, target) in tasks {
+                if source.len() > c.max_input_length || target.len() > c.max_target_length {
+                    skipped += 1;
+                    continue;
+                }
+                v.push(Seq2SeqExample {
+                    input: source.clone(),
+                    target: target.clone(),
+                });
+            }
+            (Source::Seq2Seq(v), skipped)
+        }
+    }
+}
+
+/// The first `n` batches of a source, in file order, corruption seeded fixed.
+fn valid_batches(
+    source: Source,
+    opts: &RunOptions,
+    batch_size: usize,
+    mapper: &Mapper,
+) -> Result<Vec<Batch>> {
+    let n = opts.valid_batches.min(source.len().div_ceil(batch_size));
+    let mut b = Batcher::new(source, batch_size, 1234, false)?;
+    (0..n).map(|_| Ok(b.next_batch(mapper)?)).collect()
+}
+
+/// Builds the model: fresh from the seed, or from `init`'s checkpoint.
+pub fn build_model(
+    config: &ModelConfig,
+    vocab: &CompactVocab,
+    seed: u64,
+    checkpoint: Option<&Path>,
+) -> Result<(VarMap, Model)> {
+    let mut varmap = VarMap::new();
+    let model = config.build(seeded_var_builder(&varmap, seed), vocab)?;
+    if let Some(path) = checkpoint {
+        varmap
+            .load(path)
+            .with_context(|| format!("cannot load the checkpoint {}", path.display()))?;
+    }
+    Ok((varmap, model))
+}
+
+/// Loads a trainer output directory: its state, variables and model.
+pub fn load_trained(dir: &Path) -> Result<(TrainerState, VarMap, Model)> {
+    let state = export::read_state(dir)?;
+    let (varmap, model) = build_model(
+        &state.model,
+        &state.vocab,
+        0,
+        Some(&dir.join(export::CHECKPOINT)),
+    )?;
+    Ok((state, varmap, model))
+}
+
+/// Runs the requested stages; returns the output directories written.
+pub fn run(
+    opts: &RunOptions,
+    command: &[String],
+    log: &mut dyn FnMut(&str),
+) -> Result<Vec<PathBuf>> {
+    let tokenizer = worker::session::tokenizer_from_bytes(
+        &std::fs::read(&opts.tokenizer)
+            .with_context(|| format!("cannot read {}", opts.tokenizer.display()))?,
+    )?;
+    let corpus = load_corpus(opts, &tokenizer)?;
+    log(&format!("tokenized the data in {:.1}s", corpus.seconds));
+    let wants_pretrain = opts.stage != Stage::Finetune;
+    let wants_finetune = opts.stage != Stage::Pretrain;
+    if wants_pretrain && corpus.pretrain_train.is_none() {
+        bail!(
+            "no {}",
+            DataDir(opts.data.clone()).pretrain("train").display()
+        )
+    }
+    if wants_finetune && corpus.tasks_train.is_none() {
+        bail!("no {}", DataDir(opts.data.clone()).tasks("train").display())
+    }
+
+    let (state, checkpoint) = match &opts.init {
+        Some(dir) => {
+            let state = export::read_state(dir)?;
+            if state.model.arch() != opts.model.arch() {
+                bail!("{} holds a {} model", dir.display(), state.model.arch())
+            }
+            (state, Some(dir.join(export::CHECKPOINT)))
+        }
+        None => (
+            TrainerState {
+                model: opts.model.clone(),
+                vocab: build_vocab(opts, &corpus)?,
+            },
+            None,
+        ),
+    };
+    let vocab = &state.vocab;
+    let config = &state.model;
+    let p = parameters(config, vocab);
+    log(&format!(
+        "{}: compact vocabulary {} of {} ids (+ w_other for {}); parameters trained {} ({} without embeddings), exported {}",
+        config.arch(),
+        vocab.used(),
+        vocab.full_size,
+        vocab.unused(),
+        p.trained,
+        p.trained_without_embeddings,
+        p.exported
+    ));
+    let (varmap, model) = build_model(config, vocab, opts.seed, checkpoint.as_deref())?;
+    let mapper = Mapper::new(vocab);
+    let mut written = Vec::new();
+
+    let mut stages = Vec::new();
+    if wants_pretrain {
+        stages.push(Stage::Pretrain);
+    }
+    if wants_finetune {
+        stages.push(Stage::Finetune);
+    }
+    for (n, stage) in stages.into_iter().enumerate() {
+        let (name, stage_opts, source, valid, skipped) = match stage {
+            Stage::Pretrain => {
+                let train = corpus.pretrain_train.as_deref().unwrap_or_default();
+                let valid = match &corpus.pretrain_valid {
+                    Some(v) => valid_batches(
+                        pretrain_source(opts, v)?,
+                        opts,
+                        opts.pretrain.batch_size,
+                        &mapper,
+                    )?,
+                    None => Vec::new(),
+                };
+                (
+                    "pretrain",
+                    &opts.pretrain,
+                    pretrain_source(opts, train)?,
+                    valid,
+                    0,
+                )
+            }
+            _ => {
+                let (source, skipped) =
+                    finetune_source(opts, corpus.tasks_train.as_deref().unwrap_or_default());
+                let valid = match &corpus.tasks_valid {
+                    Some(v) => valid_batches(
+                        finetune_source(opts, v).0,
+                        opts,
+                        opts.finetune.batch_size,
+                        &mapper,
+                    )?,
+                    None => Vec::new(),
+                };
+                ("finetune", &opts.finetune, source, valid, skipped)
+            }
+        };
+        let examples = source.len();
+        log(&format!(
+            "stage {name}: {examples} examples ({skipped} too long, skipped), batch {}",
+            stage_opts.batch_size
+        ));
+        // Each stage draws its own batches from the seed.
+        let mut batcher = Batcher::new(
+            source,
+            stage_opts.batch_size,
+            opts.seed.wrapping_add(n as u64 + 1),
+            true,
+        )?;
+        let report = run_stage(
+            &model,
+            &varmap,
+            vocab,
+            &mut batcher,
+            &valid,
+            stage_opts,
+            log,
+        )?;
+        let dir = opts.out.join(name);
+        let bytes = export::export(&dir, &varmap, config, vocab, opts.export_dtype)?;
+        let recipe = Recipe {
+            command: command.to_vec(),
+            stage: name,
+            options: opts,
+            model: config,
+            compact_vocab: VocabRecord {
+                used: vocab.used(),
+                unused_sharing_w_other: vocab.unused(),
+                rows: vocab.rows(),
+                full: vocab.full_size,
+            },
+            parameters: p.clone(),
+            data: corpus.files.clone(),
+            examples,
+            skipped_examples: skipped,
+            tokenize_seconds: corpus.seconds,
+            report: &report,
+            gguf_bytes: bytes,
+            candle: "0.11.1",
+        };
+        std::fs::write(
+            dir.join("recipe.json"),
+            serde_json::to_string_pretty(&recipe)? + "\n",
+        )?;
+        log(&format!("wrote {} ({bytes} bytes of GGUF)", dir.display()));
+        written.push(dir);
+    }
+    Ok(written)
+}
+
+/// Valid-set task examples, tokenized as in training (for `eval`).
+pub fn valid_tasks(data: &Path) -> Result<Vec<TaskExample>> {
+    data::read_tasks(&DataDir(data.to_path_buf()).tasks("valid"))
+}
+
+/// `lm_batch` and `seq2seq_batch` for tests and tools.
+pub fn batch_of(examples: &Source, mapper: &Mapper) -> Result<Batch> {
+    Ok(match examples {
+        Source::Lm(v) => lm_batch(&v.iter().collect::<Vec<_>>(), mapper)?,
+        Source::Seq2Seq(v) => seq2seq_batch(&v.iter().collect::<Vec<_>>(), mapper)?,
+        Source::Spans(..) => bail!("span windows need corrupting first"),
+    })
+}
