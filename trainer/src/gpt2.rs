@@ -213,8 +213,19 @@ impl Gpt2 {
         })
     }
 
-    /// Final hidden states `[b, t, n_embd]` of compact ids `[b, t]`.
+    /// Final hidden states `[b, t, n_embd]` of compact ids `[b, t]`, one
+    /// sequence per row.
     pub fn hidden(&self, ids: &Tensor) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let positions: Vec<u32> = (0..b).flat_map(|_| 0..t as u32).collect();
+        let positions = Tensor::from_vec(positions, b * t, ids.device())?;
+        let bias = causal_bias(t, ids.device())?;
+        self.hidden_packed(ids, &positions, &bias)
+    }
+
+    /// As [`Gpt2::hidden`] with each token's `positions` (`[b * t]`) and an
+    /// attention `bias` broadcastable to `[b, heads, t, t]` (packed rows).
+    pub fn hidden_packed(&self, ids: &Tensor, positions: &Tensor, bias: &Tensor) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
         if t > self.config.n_positions {
             candle_core::bail!(
@@ -223,11 +234,10 @@ impl Gpt2 {
             )
         }
         let tok = self.wte.index_select(&ids.flatten_all()?, 0)?;
-        let tok = tok.reshape((b, t, self.config.n_embd))?;
-        let mut xs = tok.broadcast_add(&self.wpe.narrow(0, 0, t)?)?;
-        let bias = causal_bias(t, ids.device())?;
+        let pos = self.wpe.index_select(positions, 0)?;
+        let mut xs = (tok + pos)?.reshape((b, t, self.config.n_embd))?;
         for block in &self.blocks {
-            xs = block.forward(&xs, &bias)?;
+            xs = block.forward(&xs, bias)?;
         }
         self.ln_f.forward(&xs)
     }
@@ -243,8 +253,14 @@ impl Gpt2 {
     }
 
     /// Hidden states `[at, n_embd]` at the flat positions `at` (row-major in `[b, t]`).
-    pub fn hidden_at(&self, ids: &Tensor, at: &[u32]) -> Result<Tensor> {
-        let h = self.hidden(ids)?;
+    pub fn hidden_at(
+        &self,
+        ids: &Tensor,
+        positions: &Tensor,
+        bias: &Tensor,
+        at: &[u32],
+    ) -> Result<Tensor> {
+        let h = self.hidden_packed(ids, positions, bias)?;
         let h = h.reshape((h.dim(0)? * h.dim(1)?, self.config.n_embd))?;
         h.index_select(&Tensor::new(at, h.device())?, 0)
     }

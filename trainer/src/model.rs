@@ -5,6 +5,7 @@ use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
 use crate::init::Normal;
+use crate::nn::MASKED;
 use crate::spans::SpanCorruption;
 use crate::vocab::{full_vocab_loss, CompactVocab, Mapper};
 use crate::{gpt2, t5};
@@ -89,17 +90,29 @@ pub struct Seq2SeqExample {
 }
 
 /// A minibatch in compact ids, with the flat positions the loss covers.
+/// Rows may hold several examples ("packing"): the attention biases keep
+/// each example to itself, so a packed row computes what its examples
+/// would alone, with far fewer (and larger) attention matmuls.
 pub enum Batch {
     Lm {
         ids: Tensor,
+        /// Position of each token within its own example, `[b * t]`.
+        positions: Tensor,
+        /// `[b, 1, t, t]`: causal within an example, masked across.
+        bias: Tensor,
         at: Vec<u32>,
         targets: Vec<u32>,
         tokens: usize,
     },
     Seq2Seq {
         input: Tensor,
-        mask_bias: Tensor,
+        /// `[b, 1, s, s]`: within an example, padding masked.
+        encoder_bias: Tensor,
         decoder_input: Tensor,
+        /// `[b, 1, t, t]`: causal within an example.
+        decoder_bias: Tensor,
+        /// `[b, 1, t, s]`: a target attends to its own input only.
+        cross_bias: Tensor,
         at: Vec<u32>,
         targets: Vec<u32>,
         tokens: usize,
@@ -125,74 +138,163 @@ fn map_all(mapper: &Mapper, ids: &[u32]) -> Result<Vec<u32>> {
     ids.iter().map(|&i| mapper.map(i)).collect()
 }
 
-/// Right-padded GPT-2 batch (padding never attends backwards into real tokens
-/// and is never a loss position).
-pub fn lm_batch(examples: &[&LmExample], mapper: &Mapper) -> Result<Batch> {
-    let t = examples.iter().map(|e| e.tokens.len()).max().unwrap_or(0);
-    if t < 2 {
-        candle_core::bail!("GPT-2 examples need at least 2 tokens")
-    }
-    let t = t - 1;
-    let pad = mapper.map(gpt2::EOS)?;
-    let (mut ids, mut at, mut targets, mut tokens) = (Vec::new(), Vec::new(), Vec::new(), 0);
-    for (row, e) in examples.iter().enumerate() {
-        let compact = map_all(mapper, &e.tokens)?;
-        let n = compact.len() - 1;
-        ids.extend_from_slice(&compact[..n]);
-        ids.extend(std::iter::repeat_n(pad, t - n));
-        tokens += n;
-        for p in e.loss_from.max(1) - 1..n {
-            at.push((row * t + p) as u32);
-            targets.push(compact[p + 1]);
+/// Splits examples (in order) into rows: a row takes examples while both of
+/// their lengths fit its capacities; a longer example gets a row of its own.
+fn pack(lengths: &[(usize, usize)], capacity: (usize, usize)) -> Vec<Vec<usize>> {
+    let mut rows: Vec<Vec<usize>> = Vec::new();
+    let mut used = (usize::MAX, usize::MAX);
+    for (i, &(a, b)) in lengths.iter().enumerate() {
+        let fits = used.0.saturating_add(a) <= capacity.0 && used.1.saturating_add(b) <= capacity.1;
+        match rows.last_mut() {
+            Some(row) if fits => {
+                row.push(i);
+                used = (used.0 + a, used.1 + b);
+            }
+            _ => {
+                rows.push(vec![i]);
+                used = (a, b);
+            }
         }
     }
-    let ids = Tensor::from_vec(ids, (examples.len(), t), &Device::Cpu)?;
+    rows
+}
+
+/// Padding has no segment.
+const NO_SEGMENT: usize = usize::MAX;
+
+/// `[b, 1, q, k]` additive bias: 0 where query segment = key segment (and,
+/// if `causal`, key ≤ query), [`MASKED`] elsewhere. A padding query sees
+/// itself only, so no row is fully masked.
+fn segment_bias(
+    queries: &[Vec<usize>],
+    keys: &[Vec<usize>],
+    causal: bool,
+    device: &Device,
+) -> Result<Tensor> {
+    let (q, k) = (queries[0].len(), keys[0].len());
+    let mut out = Vec::with_capacity(queries.len() * q * k);
+    for (qs, ks) in queries.iter().zip(keys) {
+        for (i, &a) in qs.iter().enumerate() {
+            for (j, &b) in ks.iter().enumerate() {
+                let visible = if a == NO_SEGMENT {
+                    i == j
+                } else {
+                    a == b && (!causal || j <= i)
+                };
+                out.push(if visible { 0.0 } else { MASKED });
+            }
+        }
+    }
+    Tensor::from_vec(out, (queries.len(), 1, q, k), device)
+}
+
+/// GPT-2 batch, packed into rows of up to `capacity` tokens and right padded.
+pub fn lm_batch(examples: &[&LmExample], mapper: &Mapper, capacity: usize) -> Result<Batch> {
+    if examples.iter().any(|e| e.tokens.len() < 2) {
+        candle_core::bail!("GPT-2 examples need at least 2 tokens")
+    }
+    let lengths: Vec<(usize, usize)> = examples.iter().map(|e| (e.tokens.len() - 1, 0)).collect();
+    let rows = pack(&lengths, (capacity, 0));
+    let t = rows
+        .iter()
+        .map(|r| r.iter().map(|&i| lengths[i].0).sum::<usize>())
+        .max()
+        .unwrap_or(0);
+    let pad = mapper.map(gpt2::EOS)?;
+    let (mut ids, mut positions, mut segments) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut at, mut targets, mut tokens) = (Vec::new(), Vec::new(), 0);
+    for (r, row) in rows.iter().enumerate() {
+        let mut seg = Vec::with_capacity(t);
+        for (k, &i) in row.iter().enumerate() {
+            let e = examples[i];
+            let compact = map_all(mapper, &e.tokens)?;
+            let n = compact.len() - 1;
+            for p in e.loss_from.max(1) - 1..n {
+                at.push((r * t + seg.len() + p) as u32);
+                targets.push(compact[p + 1]);
+            }
+            ids.extend_from_slice(&compact[..n]);
+            positions.extend(0..n as u32);
+            seg.extend(std::iter::repeat_n(k, n));
+            tokens += n;
+        }
+        let fill = t - seg.len();
+        ids.extend(std::iter::repeat_n(pad, fill));
+        positions.extend(std::iter::repeat_n(0, fill));
+        seg.extend(std::iter::repeat_n(NO_SEGMENT, fill));
+        segments.push(seg);
+    }
+    let b = rows.len();
     Ok(Batch::Lm {
-        ids,
+        ids: Tensor::from_vec(ids, (b, t), &Device::Cpu)?,
+        positions: Tensor::from_vec(positions, b * t, &Device::Cpu)?,
+        bias: segment_bias(&segments, &segments, true, &Device::Cpu)?,
         at,
         targets,
         tokens,
     })
 }
 
-/// Right-padded T5 batch: the decoder reads `[PAD] + target[..-1]`.
-pub fn seq2seq_batch(examples: &[&Seq2SeqExample], mapper: &Mapper) -> Result<Batch> {
-    let s = examples.iter().map(|e| e.input.len()).max().unwrap_or(0);
-    let t = examples.iter().map(|e| e.target.len()).max().unwrap_or(0);
-    if s == 0 || t == 0 {
+/// T5 batch, packed into rows of up to `capacity` (encoder, decoder) tokens
+/// and right padded: each example's decoder reads `[PAD] + target[..-1]`.
+pub fn seq2seq_batch(
+    examples: &[&Seq2SeqExample],
+    mapper: &Mapper,
+    capacity: (usize, usize),
+) -> Result<Batch> {
+    if examples
+        .iter()
+        .any(|e| e.input.is_empty() || e.target.is_empty())
+    {
         candle_core::bail!("T5 examples need an input and a target")
     }
+    let lengths: Vec<(usize, usize)> = examples
+        .iter()
+        .map(|e| (e.input.len(), e.target.len()))
+        .collect();
+    let rows = pack(&lengths, capacity);
+    let width = |f: fn(&(usize, usize)) -> usize| {
+        rows.iter()
+            .map(|r| r.iter().map(|&i| f(&lengths[i])).sum::<usize>())
+            .max()
+            .unwrap_or(0)
+    };
+    let (s, t) = (width(|l| l.0), width(|l| l.1));
     let pad = mapper.map(t5::PAD)?;
-    let (mut input, mut mask, mut dec, mut at, mut targets, mut tokens) = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        0,
-    );
-    for (row, e) in examples.iter().enumerate() {
-        let x = map_all(mapper, &e.input)?;
-        let y = map_all(mapper, &e.target)?;
-        input.extend_from_slice(&x);
-        input.extend(std::iter::repeat_n(pad, s - x.len()));
-        let mut m = vec![1f32; x.len()];
-        m.resize(s, 0.0);
-        mask.push(m);
-        dec.push(pad);
-        dec.extend_from_slice(&y[..y.len() - 1]);
-        dec.extend(std::iter::repeat_n(pad, t - y.len()));
-        for (p, &target) in y.iter().enumerate() {
-            at.push((row * t + p) as u32);
-            targets.push(target);
+    let (mut input, mut dec, mut enc_segs, mut dec_segs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut at, mut targets, mut tokens) = (Vec::new(), Vec::new(), 0);
+    for (r, row) in rows.iter().enumerate() {
+        let (mut es, mut ds) = (Vec::with_capacity(s), Vec::with_capacity(t));
+        for (k, &i) in row.iter().enumerate() {
+            let x = map_all(mapper, &examples[i].input)?;
+            let y = map_all(mapper, &examples[i].target)?;
+            input.extend_from_slice(&x);
+            es.extend(std::iter::repeat_n(k, x.len()));
+            for (p, &target) in y.iter().enumerate() {
+                at.push((r * t + ds.len() + p) as u32);
+                targets.push(target);
+            }
+            dec.push(pad);
+            dec.extend_from_slice(&y[..y.len() - 1]);
+            ds.extend(std::iter::repeat_n(k, y.len()));
+            tokens += x.len() + y.len();
         }
-        tokens += x.len() + y.len();
+        input.extend(std::iter::repeat_n(pad, s - es.len()));
+        dec.extend(std::iter::repeat_n(pad, t - ds.len()));
+        es.resize(s, NO_SEGMENT);
+        ds.resize(t, NO_SEGMENT);
+        enc_segs.push(es);
+        dec_segs.push(ds);
     }
-    let b = examples.len();
+    let b = rows.len();
+    let cpu = &Device::Cpu;
     Ok(Batch::Seq2Seq {
-        input: Tensor::from_vec(input, (b, s), &Device::Cpu)?,
-        mask_bias: t5::key_mask_bias(&mask, &Device::Cpu)?,
-        decoder_input: Tensor::from_vec(dec, (b, t), &Device::Cpu)?,
+        input: Tensor::from_vec(input, (b, s), cpu)?,
+        encoder_bias: segment_bias(&enc_segs, &enc_segs, false, cpu)?,
+        decoder_input: Tensor::from_vec(dec, (b, t), cpu)?,
+        decoder_bias: segment_bias(&dec_segs, &dec_segs, true, cpu)?,
+        cross_bias: segment_bias(&dec_segs, &enc_segs, false, cpu)?,
         at,
         targets,
         tokens,
@@ -203,17 +305,35 @@ impl Model {
     /// Hidden states `[targets, width]` at the batch's loss positions.
     pub fn hidden(&self, batch: &Batch) -> Result<Tensor> {
         match (self, batch) {
-            (Model::Gpt2(m), Batch::Lm { ids, at, .. }) => m.hidden_at(ids, at),
+            (
+                Model::Gpt2(m),
+                Batch::Lm {
+                    ids,
+                    positions,
+                    bias,
+                    at,
+                    ..
+                },
+            ) => m.hidden_at(ids, positions, bias, at),
             (
                 Model::T5(m),
                 Batch::Seq2Seq {
                     input,
-                    mask_bias,
+                    encoder_bias,
                     decoder_input,
+                    decoder_bias,
+                    cross_bias,
                     at,
                     ..
                 },
-            ) => m.hidden_at(input, mask_bias, decoder_input, at),
+            ) => m.hidden_at(
+                input,
+                encoder_bias,
+                decoder_input,
+                decoder_bias,
+                cross_bias,
+                at,
+            ),
             _ => candle_core::bail!("the batch does not fit the model"),
         }
     }
@@ -275,13 +395,21 @@ pub struct Batcher {
     order: Vec<usize>,
     next: usize,
     batch_size: usize,
+    /// Tokens per packed row: (GPT-2 / T5 encoder, T5 decoder).
+    capacity: (usize, usize),
     rng: Normal,
     shuffle: bool,
     pub epochs: usize,
 }
 
 impl Batcher {
-    pub fn new(source: Source, batch_size: usize, seed: u64, shuffle: bool) -> Result<Self> {
+    pub fn new(
+        source: Source,
+        batch_size: usize,
+        capacity: (usize, usize),
+        seed: u64,
+        shuffle: bool,
+    ) -> Result<Self> {
         if source.is_empty() || batch_size == 0 {
             candle_core::bail!("no training examples (or a zero batch size)")
         }
@@ -291,6 +419,7 @@ impl Batcher {
             order,
             next: 0,
             batch_size,
+            capacity,
             rng: Normal::new(seed),
             shuffle,
             epochs: 0,
@@ -321,11 +450,11 @@ impl Batcher {
         match &self.source {
             Source::Lm(v) => {
                 let ex: Vec<&LmExample> = picked.iter().map(|&i| &v[i]).collect();
-                lm_batch(&ex, mapper)
+                lm_batch(&ex, mapper, self.capacity.0)
             }
             Source::Seq2Seq(v) => {
                 let ex: Vec<&Seq2SeqExample> = picked.iter().map(|&i| &v[i]).collect();
-                seq2seq_batch(&ex, mapper)
+                seq2seq_batch(&ex, mapper, self.capacity)
             }
             Source::Spans(windows, corruption) => {
                 let mut ex = Vec::with_capacity(picked.len());
@@ -337,7 +466,7 @@ impl Batcher {
                     });
                 }
                 let refs: Vec<&Seq2SeqExample> = ex.iter().collect();
-                seq2seq_batch(&refs, mapper)
+                seq2seq_batch(&refs, mapper, self.capacity)
             }
         }
     }

@@ -13,9 +13,7 @@ use tokenizers::Tokenizer;
 use crate::data::{self, DataDir, FileRecord, TaskExample};
 use crate::export::{self, TrainerState};
 use crate::init::seeded_var_builder;
-use crate::model::{
-    lm_batch, seq2seq_batch, Batch, Batcher, LmExample, Model, ModelConfig, Seq2SeqExample, Source,
-};
+use crate::model::{Batch, Batcher, LmExample, Model, ModelConfig, Seq2SeqExample, Source};
 use crate::spans::{SpanCorruption, MAX_SENTINELS};
 use crate::train::{run_stage, StageOptions, StageReport};
 use crate::vocab::{CompactVocab, Mapper};
@@ -41,6 +39,9 @@ pub struct RunOptions {
     pub seed: u64,
     /// GPT-2: tokens per pretraining sequence; T5: encoder tokens per example.
     pub sequence_length: usize,
+    /// Fine-tuning rows hold several examples up to this many tokens
+    /// (T5: encoder tokens; its decoder gets half); 1 = one example per row.
+    pub pack: usize,
     pub pretrain: StageOptions,
     pub finetune: StageOptions,
     /// Cap on the compact vocabulary (most frequent ids); rarer ids share `w_other`.
@@ -306,12 +307,30 @@ fn finetune_source(opts: &RunOptions, tasks: &[TokenizedTask]) -> (Source, usize
 fn valid_batches(
     source: Source,
     opts: &RunOptions,
-    batch_size: usize,
+    stage: Stage,
     mapper: &Mapper,
 ) -> Result<Vec<Batch>> {
+    let batch_size = match stage {
+        Stage::Pretrain => opts.pretrain.batch_size,
+        _ => opts.finetune.batch_size,
+    };
     let n = opts.valid_batches.min(source.len().div_ceil(batch_size));
-    let mut b = Batcher::new(source, batch_size, 1234, false)?;
+    let mut b = Batcher::new(source, batch_size, capacity(opts, stage), 1234, false)?;
     (0..n).map(|_| Ok(b.next_batch(mapper)?)).collect()
+}
+
+/// Tokens per packed row (GPT-2 or T5 encoder, T5 decoder). Pretraining
+/// examples are a row each (`--seq`); fine-tuning rows hold several short
+/// examples (`--pack`), so a long example does not pad a whole batch.
+fn capacity(opts: &RunOptions, stage: Stage) -> (usize, usize) {
+    let tokens = match stage {
+        Stage::Pretrain => opts.sequence_length,
+        _ => opts.pack,
+    };
+    match &opts.model {
+        ModelConfig::Gpt2(c) => (tokens.min(c.n_positions), 0),
+        ModelConfig::T5(_) => (tokens, tokens / 2),
+    }
 }
 
 /// Builds the model: fresh from the seed, or from `init`'s checkpoint.
@@ -412,12 +431,9 @@ pub fn run(
             Stage::Pretrain => {
                 let train = corpus.pretrain_train.as_deref().unwrap_or_default();
                 let valid = match &corpus.pretrain_valid {
-                    Some(v) => valid_batches(
-                        pretrain_source(opts, v)?,
-                        opts,
-                        opts.pretrain.batch_size,
-                        &mapper,
-                    )?,
+                    Some(v) => {
+                        valid_batches(pretrain_source(opts, v)?, opts, Stage::Pretrain, &mapper)?
+                    }
                     None => Vec::new(),
                 };
                 (
@@ -432,12 +448,9 @@ pub fn run(
                 let (source, skipped) =
                     finetune_source(opts, corpus.tasks_train.as_deref().unwrap_or_default());
                 let valid = match &corpus.tasks_valid {
-                    Some(v) => valid_batches(
-                        finetune_source(opts, v).0,
-                        opts,
-                        opts.finetune.batch_size,
-                        &mapper,
-                    )?,
+                    Some(v) => {
+                        valid_batches(finetune_source(opts, v).0, opts, Stage::Finetune, &mapper)?
+                    }
                     None => Vec::new(),
                 };
                 ("finetune", &opts.finetune, source, valid, skipped)
@@ -452,6 +465,7 @@ pub fn run(
         let mut batcher = Batcher::new(
             source,
             stage_opts.batch_size,
+            capacity(opts, stage),
             opts.seed.wrapping_add(n as u64 + 1),
             true,
         )?;
@@ -499,13 +513,4 @@ pub fn run(
 /// Valid-set task examples, tokenized as in training (for `eval`).
 pub fn valid_tasks(data: &Path) -> Result<Vec<TaskExample>> {
     data::read_tasks(&DataDir(data.to_path_buf()).tasks("valid"))
-}
-
-/// `lm_batch` and `seq2seq_batch` for tests and tools.
-pub fn batch_of(examples: &Source, mapper: &Mapper) -> Result<Batch> {
-    Ok(match examples {
-        Source::Lm(v) => lm_batch(&v.iter().collect::<Vec<_>>(), mapper)?,
-        Source::Seq2Seq(v) => seq2seq_batch(&v.iter().collect::<Vec<_>>(), mapper)?,
-        Source::Spans(..) => bail!("span windows need corrupting first"),
-    })
 }

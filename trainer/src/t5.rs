@@ -384,7 +384,8 @@ impl T5 {
             .reshape((b, t, self.config.d_model))
     }
 
-    /// Encoder output `[b, s, d]`; `mask_bias` from [`key_mask_bias`].
+    /// Encoder output `[b, s, d]`; `mask_bias` (from [`key_mask_bias`], or a
+    /// per-query mask for packed rows) broadcasts to `[b, heads, s, s]`.
     pub fn encode(&self, ids: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
         let s = ids.dim(1)?;
         let bias = self.encoder_bias.forward(s, s)?.broadcast_add(mask_bias)?;
@@ -395,16 +396,25 @@ impl T5 {
         self.encoder_norm.forward(&xs)
     }
 
-    /// Decoder hidden states `[b, t, d]`, already × d_model^-0.5 for the tied head.
-    pub fn decode(&self, ids: &Tensor, encoded: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
+    /// Decoder hidden states `[b, t, d]`, already × d_model^-0.5 for the
+    /// tied head. `self_mask` (default: causal) and `cross_bias` broadcast to
+    /// `[b, heads, t, t]` and `[b, heads, t, s]`.
+    pub fn decode(
+        &self,
+        ids: &Tensor,
+        encoded: &Tensor,
+        self_mask: Option<&Tensor>,
+        cross_bias: &Tensor,
+    ) -> Result<Tensor> {
         let t = ids.dim(1)?;
-        let self_bias = self
-            .decoder_bias
-            .forward(t, t)?
-            .broadcast_add(&causal_bias(t, ids.device())?)?;
+        let mask = match self_mask {
+            Some(m) => m.clone(),
+            None => causal_bias(t, ids.device())?,
+        };
+        let self_bias = self.decoder_bias.forward(t, t)?.broadcast_add(&mask)?;
         let mut xs = self.embed(ids)?;
         for block in &self.decoder {
-            xs = block.forward(&xs, &self_bias, encoded, mask_bias)?;
+            xs = block.forward(&xs, &self_bias, encoded, cross_bias)?;
         }
         self.decoder_norm.forward(&xs)? * (self.config.d_model as f64).powf(-0.5)
     }
@@ -422,12 +432,14 @@ impl T5 {
     pub fn hidden_at(
         &self,
         input: &Tensor,
-        mask_bias: &Tensor,
+        encoder_bias: &Tensor,
         decoder_input: &Tensor,
+        decoder_bias: &Tensor,
+        cross_bias: &Tensor,
         at: &[u32],
     ) -> Result<Tensor> {
-        let encoded = self.encode(input, mask_bias)?;
-        let h = self.decode(decoder_input, &encoded, mask_bias)?;
+        let encoded = self.encode(input, encoder_bias)?;
+        let h = self.decode(decoder_input, &encoded, Some(decoder_bias), cross_bias)?;
         let h = h.reshape((h.dim(0)? * h.dim(1)?, self.config.d_model))?;
         h.index_select(&Tensor::new(at, h.device())?, 0)
     }

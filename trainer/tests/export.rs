@@ -81,7 +81,7 @@ fn logits_both(
             let ones = vec![vec![1f32; input.len()]];
             let bias = t5::key_mask_bias(&ones, &Device::Cpu).unwrap();
             let enc = m.encode(&compact(input), &bias).unwrap();
-            let h = m.decode(&compact(decoder), &enc, &bias).unwrap();
+            let h = m.decode(&compact(decoder), &enc, None, &bias).unwrap();
             let encoded = w.encode(&full(input), None, Capture::default()).unwrap();
             let out = w
                 .decode(

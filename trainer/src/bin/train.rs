@@ -14,7 +14,7 @@ use trainer::{gpt2, t5};
 const USAGE: &str = "usage:
   train gpt2|t5 [--stage pretrain|finetune|both] [--data DIR] [--out DIR] [--minutes N]
         [--pretrain-share F] [--pretrain-steps N] [--finetune-steps N] [--seed S] [--tiny]
-        [--init DIR] [--batch B] [--finetune-batch B] [--seq T] [--lr LR] [--finetune-lr LR] [--warmup N]
+        [--init DIR] [--batch B] [--finetune-batch B] [--seq T] [--pack T] [--lr LR] [--finetune-lr LR] [--warmup N]
         [--weight-decay W] [--clip C] [--max-vocab K] [--export q8_0|f32]
         [--log-every N] [--valid-batches N] [--tokenizer FILE]
         [--layers N] [--width N] [--heads N]
@@ -94,6 +94,7 @@ fn train(arch: &str, args: &Args, command: &[String]) -> Result<()> {
         "batch",
         "finetune-batch",
         "seq",
+        "pack",
         "lr",
         "finetune-lr",
         "warmup",
@@ -191,6 +192,7 @@ fn train(arch: &str, args: &Args, command: &[String]) -> Result<()> {
         init: args.flags.get("init").map(PathBuf::from),
         seed: args.or("seed", 42)?,
         sequence_length: args.or("seq", default_seq)?,
+        pack: args.or("pack", default_seq)?,
         pretrain: stage_opts(
             args.get("pretrain-steps")?,
             pre_s,
@@ -201,7 +203,7 @@ fn train(arch: &str, args: &Args, command: &[String]) -> Result<()> {
         finetune: stage_opts(
             args.get("finetune-steps")?,
             fine_s,
-            args.or("finetune-batch", if tiny { 8 } else { 64 })?,
+            args.or("finetune-batch", if tiny { 8 } else { 128 })?,
             args.or("finetune-lr", lr / 2.0)?,
             (warmup / 2).max(1),
         ),

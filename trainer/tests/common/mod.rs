@@ -108,6 +108,7 @@ pub fn options(model: ModelConfig, dir: &Path, stage_: Stage, steps: usize) -> R
         init: None,
         seed: 7,
         sequence_length: 24,
+        pack: 24,
         pretrain: stage(steps, 3e-3),
         finetune: stage(steps, 3e-3),
         max_vocab: None,
