@@ -200,6 +200,29 @@ impl Lab {
         self.load(spec);
     }
 
+    /// The user typed a weights URL: a config or tokenizer URL that came
+    /// with the previous catalog model belongs to that model, not this one.
+    pub fn edit_weights_url(self, url: String) {
+        let hub = self.hub_url();
+        let previous = self.weights_url.get_untracked();
+        let spec = self.catalog.with_untracked(|c| {
+            c.as_ref()
+                .and_then(|c| c.find_by_weights(&hub, &previous))
+                .map(|m| m.spec(&hub))
+        });
+        if let Some(spec) = spec {
+            for (field, from_catalog) in [
+                (self.config_url, spec.config_url),
+                (self.tokenizer_url, spec.tokenizer_url),
+            ] {
+                if from_catalog.is_some_and(|u| field.get_untracked() == u) {
+                    field.set(String::new());
+                }
+            }
+        }
+        self.weights_url.set(url);
+    }
+
     /// Fetches the model catalog.
     pub fn load_catalog(self) {
         leptos::task::spawn_local(async move {
@@ -305,12 +328,29 @@ impl Lab {
         let url = self.weights_url.get_untracked();
         let config = self.config_url.get_untracked();
         let tokenizer = self.tokenizer_url.get_untracked();
-        self.load(ModelSpec {
-            name: url.rsplit('/').next().unwrap_or(&url).to_string(),
-            weights_url: url.clone(),
-            config_url: (!config.trim().is_empty()).then_some(config),
-            tokenizer_url: (!tokenizer.trim().is_empty()).then_some(tokenizer),
+        let hub = self.hub_url();
+        // A catalog model keeps its catalog name, and its files where the
+        // fields are empty; any other URL is named by its file.
+        let catalog = self.catalog.with_untracked(|c| {
+            c.as_ref()
+                .and_then(|c| c.find_by_weights(&hub, &url))
+                .map(|m| m.spec(&hub))
         });
+        let field = |value: String| (!value.trim().is_empty()).then_some(value);
+        let spec = match catalog {
+            Some(spec) => ModelSpec {
+                config_url: field(config).or(spec.config_url),
+                tokenizer_url: field(tokenizer).or(spec.tokenizer_url),
+                ..spec
+            },
+            None => ModelSpec {
+                name: url.rsplit('/').next().unwrap_or(&url).to_string(),
+                weights_url: url.clone(),
+                config_url: field(config),
+                tokenizer_url: field(tokenizer),
+            },
+        };
+        self.load(spec);
     }
 
     /// Fetches the task list the page and the worker share.
@@ -453,6 +493,8 @@ impl Lab {
 
     /// Loads a model; a load still under way is cancelled first.
     pub fn load(self, spec: ModelSpec) -> RequestId {
+        // A model the user asked for wins over the one the page opens with.
+        self.started_up.set(true);
         self.cancel_load();
         let id = worker_link::next_id();
         self.error.set(None);

@@ -8,7 +8,7 @@ use crate::model_cache::ModelCache;
 #[component]
 pub fn ModelPanel() -> impl IntoView {
     let lab = expect_context::<Lab>();
-    let (weights_url, set_weights_url) = lab.weights_url.split();
+    let weights_url = lab.weights_url;
     let (tokenizer_url, set_tokenizer_url) = lab.tokenizer_url.split();
     let (config_url, set_config_url) = lab.config_url.split();
     let load = move |_| lab.load_current();
@@ -24,7 +24,7 @@ pub fn ModelPanel() -> impl IntoView {
                 <summary>"Any model by address"</summary>
                 <label>"Weights (GGUF or safetensors URL)"
                     <input id="weights-url" type="text" prop:value=weights_url
-                        on:input=move |ev| set_weights_url.set(event_target_value(&ev))/>
+                        on:input=move |ev| lab.edit_weights_url(event_target_value(&ev))/>
                 </label>
                 <label>"config.json URL (only for files without one inside)"
                     <input id="config-url" type="text" prop:value=config_url
@@ -200,7 +200,7 @@ fn ModelCard() -> impl IntoView {
                 .join("; ");
             let ready_ms = lab.first_ready_ms.get().unwrap_or(0.0);
             view! {
-                <dl id="model-info" class="card" data-arch=m.arch.clone()
+                <dl id="model-info" class="card" data-arch=m.arch.clone() data-name=m.name.clone()
                     data-params=m.parameters.to_string() data-from-cache=from_cache.to_string()
                     data-ready-ms=format!("{ready_ms:.0}")>
                     <dt>"Loaded"</dt><dd>{m.name.clone()}</dd>

@@ -126,8 +126,12 @@ mod tests {
     #[test]
     fn the_shipped_catalog_reads_and_its_page_files_exist_with_the_stated_sizes() {
         let catalog = shipped();
-        assert!(catalog.default_model().is_some_and(|m| m.default));
-        for id in ["t5-small", "flan-t5-base", "gpt2", "distilgpt2"] {
+        // The page opens with the lab's own trained T5 (issue #5).
+        assert_eq!(
+            catalog.default_model().map(|m| m.id.as_str()),
+            Some("lab-t5")
+        );
+        for id in ["lab-gpt2", "t5-small", "flan-t5-base", "gpt2", "distilgpt2"] {
             assert!(catalog.models.iter().any(|m| m.id == id), "{id} missing");
         }
         let dist = |url: &str| {

@@ -64,8 +64,13 @@ async fn open_with_hub(tag: &str) -> Page {
     let page = Page::open_with_mounts(vec![("hub/".into(), hub_folder(tag))]).await;
     page.wait_attr("#worker-status", "data-ready", "true", 60)
         .await;
-    // With nothing saved, the page opens with the catalog's default model.
-    page.wait_attr("#model-info", "data-arch", "gpt2", 60).await;
+    // With nothing saved, the page opens with the catalog's default model,
+    // the lab's trained T5; the tests then start from the tiny reference GPT-2.
+    page.wait_attr("#model-info", "data-name", "lab-t5", 60)
+        .await;
+    load_from_catalog(&page, "tiny-gpt2").await;
+    page.wait_attr("#model-info", "data-name", "tiny-gpt2", 60)
+        .await;
     page
 }
 
@@ -232,11 +237,9 @@ async fn a_hub_model_downloads_with_progress_and_comes_from_the_cache_on_reload(
         Some("false")
     );
     page.client.refresh().await.unwrap();
-    page.wait_attr("#model-info", "data-arch", "gpt2", 60).await;
-    assert_eq!(
-        page.value("#weights-url").await,
-        "fixtures/gpt2-tiny-vocab/llama-q8_0.gguf"
-    );
+    page.wait_attr("#model-info", "data-name", "lab-t5", 60)
+        .await;
+    assert_eq!(page.value("#weights-url").await, "models/lab-t5/model.gguf");
     assert_eq!(page.requests(DISTILGPT2).len(), 1);
     page.close().await;
 }

@@ -300,7 +300,8 @@ async fn t5_switches_prefixes_and_streams_the_reference_output() {
     wait_ready(&page).await;
     page.click("#catalog [data-model='tiny-t5'] .load-model")
         .await;
-    page.wait_attr("#model-info", "data-arch", "t5", 60).await;
+    page.wait_attr("#model-info", "data-name", "tiny-t5", 60)
+        .await;
     assert_eq!(
         page.value("#config-url").await,
         "fixtures/t5-tiny-vocab/config.json"

@@ -104,13 +104,19 @@ pub struct FileRecord {
 
 pub fn file_record(path: &Path) -> Result<FileRecord> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let digest = Sha256::digest(&bytes);
     Ok(FileRecord {
         path: path.display().to_string(),
         bytes: bytes.len() as u64,
         lines: bytes.iter().filter(|&&b| b == b'\n').count(),
-        sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        sha256: sha256_hex(&bytes),
     })
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The paragraphs as one token stream, each followed by `separator` if given.

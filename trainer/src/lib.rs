@@ -12,6 +12,7 @@ pub mod init;
 pub mod model;
 pub mod nn;
 pub mod run;
+pub mod ship;
 pub mod spans;
 pub mod t5;
 pub mod train;

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use trainer::eval::{evaluate, EvalOptions};
 use trainer::model::ModelConfig;
 use trainer::run::{run, RunOptions, Stage};
+use trainer::ship::{ShipModel, ShipOptions};
 use trainer::train::StageOptions;
 use trainer::{gpt2, t5};
 
@@ -18,7 +19,8 @@ const USAGE: &str = "usage:
         [--weight-decay W] [--clip C] [--max-vocab K] [--export q8_0|f32]
         [--log-every N] [--valid-batches N] [--tokenizer FILE]
         [--layers N] [--width N] [--heads N]
-  train eval --model DIR [--data DIR] [--max-per-task N] [--ppl-tokens N] [--samples N] [--tokenizer FILE]";
+  train eval --model DIR [--data DIR] [--max-per-task N] [--ppl-tokens N] [--samples N] [--tokenizer FILE]
+  train ship --t5 DIR --gpt2 DIR [--data DIR] [--to DIR] [--sample-per-task N] [--max-per-task N] [--ppl-tokens N]";
 
 struct Args {
     flags: HashMap<String, String>,
@@ -252,11 +254,68 @@ fn eval(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// `train ship`: the fine-tuned pair into `static/models/` with its manifest.
+fn ship(args: &Args) -> Result<()> {
+    args.check(&[
+        "t5",
+        "gpt2",
+        "data",
+        "to",
+        "sample-per-task",
+        "max-per-task",
+        "ppl-tokens",
+    ])?;
+    let mut models = Vec::new();
+    for (arch, id, label) in [
+        ("t5", "lab-t5", "Lab T5"),
+        ("gpt2", "lab-gpt2", "Lab GPT-2"),
+    ] {
+        let dir = args
+            .flags
+            .get(arch)
+            .with_context(|| format!("--{arch} DIR (a fine-tuned output) is required"))?;
+        let tokenizer = repo_file(&format!("static/tokenizers/{arch}.json"));
+        models.push(ShipModel {
+            id: id.into(),
+            label: label.into(),
+            dir: PathBuf::from(dir),
+            tokenizer_json: std::fs::read(&tokenizer)
+                .with_context(|| format!("cannot read {}", tokenizer.display()))?,
+        });
+    }
+    let opts = ShipOptions {
+        models,
+        data: args.path("data", "data"),
+        to: args
+            .flags
+            .get("to")
+            .map_or_else(|| repo_file("static/models"), PathBuf::from),
+        sample_per_task: args.or("sample-per-task", 20)?,
+        eval: EvalOptions {
+            max_per_task: args.or("max-per-task", 1000)?,
+            perplexity_tokens: args.or("ppl-tokens", 20_000)?,
+            samples: 3,
+        },
+    };
+    let manifest = trainer::ship::ship(&opts)?;
+    for m in manifest["models"].as_array().into_iter().flatten() {
+        eprintln!(
+            "{}: held-out mean exact match {}, sample {}, floors {}",
+            m["id"],
+            m["scores"]["mean_exact_match"],
+            m["sample"]["mean_exact_match"],
+            m["sample"]["floors"]
+        );
+    }
+    Ok(())
+}
+
 fn main() {
     let all: Vec<String> = std::env::args().collect();
     let result = match all.get(1).map(String::as_str) {
         Some(arch @ ("gpt2" | "t5")) => parse(&all[2..]).and_then(|a| train(arch, &a, &all)),
         Some("eval") => parse(&all[2..]).and_then(|a| eval(&a)),
+        Some("ship") => parse(&all[2..]).and_then(|a| ship(&a)),
         _ => Err(anyhow::anyhow!("{USAGE}")),
     };
     if let Err(e) = result {

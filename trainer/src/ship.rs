@@ -1,0 +1,243 @@
+//! `train ship`: puts a trained pair into `static/models/` together with what
+//! was measured on it — the files the page loads, a fixed held-out sample
+//! for the quality-floor tests, and `manifest.json` (name, arch, parameters,
+//! file sizes, sha256, recipe, seed, scores, floors).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+
+use crate::data::{self, TaskExample};
+use crate::eval::{self, EvalOptions};
+use crate::export;
+
+/// The sample files next to the manifest: task examples, held-out text.
+pub const SAMPLE: &str = "lab-sample.jsonl";
+pub const TEXT_SAMPLE: &str = "lab-sample.txt";
+/// Paragraphs of held-out text in [`TEXT_SAMPLE`].
+const TEXT_PARAGRAPHS: usize = 12;
+pub const MANIFEST: &str = "manifest.json";
+
+pub struct ShipModel {
+    /// Folder name under `static/models/` and the catalog id, e.g. `lab-t5`.
+    pub id: String,
+    pub label: String,
+    /// The fine-tuned output directory (`OUT/finetune`); its sibling
+    /// `pretrain/` holds stage 1's recipe.
+    pub dir: PathBuf,
+    pub tokenizer_json: Vec<u8>,
+}
+
+pub struct ShipOptions {
+    pub models: Vec<ShipModel>,
+    pub data: PathBuf,
+    pub to: PathBuf,
+    pub sample_per_task: usize,
+    pub eval: EvalOptions,
+}
+
+/// The floor a test holds a model to on the sample: a little below what it
+/// measured (0.1, or 15 % of the score if larger, rounded down to 0.05).
+/// `None` when that leaves nothing a broken model could fail.
+pub fn floor(score: f64) -> Option<f64> {
+    let f = ((score - 0.1f64.max(0.15 * score)) * 20.0 + 1e-9).floor() / 20.0;
+    (f >= 0.1).then_some(f)
+}
+
+/// The perplexity ceiling a test holds a model to: 15 % above what it measured.
+pub fn perplexity_ceiling(perplexity: f64) -> f64 {
+    (perplexity * 1.15 * 10.0).ceil() / 10.0
+}
+
+/// The first `per_task` held-out examples of each task, in file order.
+pub fn sample(valid: &[TaskExample], per_task: usize) -> Vec<TaskExample> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    valid
+        .iter()
+        .filter(|ex| {
+            let n = count.entry(ex.task.as_str()).or_default();
+            *n += 1;
+            *n <= per_task
+        })
+        .cloned()
+        .collect()
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+/// A stage's recipe without its loss curve (kept in the output directory).
+fn stage_summary(recipe: &Value) -> Value {
+    let mut report = recipe["report"].clone();
+    if let Some(r) = report.as_object_mut() {
+        r.remove("curve");
+    }
+    json!({
+        "command": recipe["command"],
+        "options": recipe["options"][recipe["stage"].as_str().unwrap_or("")],
+        "report": report,
+    })
+}
+
+fn ship_model(
+    m: &ShipModel,
+    opts: &ShipOptions,
+    sample: &[TaskExample],
+    text: &[String],
+) -> Result<Value> {
+    let finetune = read_json(&m.dir.join("recipe.json"))?;
+    let pretrain_dir = m.dir.parent().map(|p| p.join("pretrain"));
+    let pretrain = pretrain_dir
+        .as_deref()
+        .map(|d| read_json(&d.join("recipe.json")))
+        .transpose()
+        .ok()
+        .flatten();
+
+    let folder = opts.to.join(&m.id);
+    std::fs::create_dir_all(&folder)?;
+    let mut files = Vec::new();
+    for name in [export::GGUF, export::CONFIG] {
+        let bytes = std::fs::read(m.dir.join(name))
+            .with_context(|| format!("cannot read {}", m.dir.join(name).display()))?;
+        std::fs::write(folder.join(name), &bytes)?;
+        files.push(json!({
+            "path": format!("{}/{name}", m.id),
+            "bytes": bytes.len(),
+            "sha256": data::sha256_hex(&bytes),
+        }));
+    }
+
+    // Scores of the shipped files, loaded as the page loads them.
+    let report = eval::evaluate(&folder, &opts.data, &m.tokenizer_json, &opts.eval)?;
+    let session = eval::load_session(&folder, &m.tokenizer_json)?;
+    let all = EvalOptions {
+        max_per_task: usize::MAX,
+        ..opts.eval.clone()
+    };
+    let on_sample = eval::score_tasks(&session, sample, &all)?;
+    let sample_scores: BTreeMap<&String, f64> =
+        on_sample.iter().map(|(t, s)| (t, s.exact_match)).collect();
+    let floors: BTreeMap<&String, Option<f64>> = on_sample
+        .iter()
+        .map(|(t, s)| (t, floor(s.exact_match)))
+        .collect();
+    let sample_mean = sample_scores.values().sum::<f64>() / sample_scores.len().max(1) as f64;
+    let text_ppl = eval::perplexity(&session, text, usize::MAX)?;
+
+    let seconds = |r: &Option<Value>| r.as_ref().and_then(|r| r["report"]["seconds"].as_f64());
+    let (pre_s, fine_s) = (seconds(&pretrain), finetune["report"]["seconds"].as_f64());
+    Ok(json!({
+        "id": m.id,
+        "label": m.label,
+        "arch": report.arch,
+        "model": finetune["model"],
+        "files": files,
+        "parameters": {
+            "exported": finetune["parameters"]["exported"],
+            "trained": finetune["parameters"]["trained"],
+            "without_embeddings": finetune["parameters"]["trained_without_embeddings"],
+            "note": "exported: every weight in the file (full-vocabulary embedding included); trained: with the compact vocabulary's rows; without_embeddings: neither token nor position embeddings",
+        },
+        "compact_vocab": finetune["compact_vocab"],
+        "seed": finetune["options"]["seed"],
+        "recipe": {
+            "pretrain": pretrain.as_ref().map(stage_summary),
+            "finetune": stage_summary(&finetune),
+        },
+        "training_seconds": {
+            "pretrain": pre_s,
+            "finetune": fine_s,
+            "total": pre_s.unwrap_or(0.0) + fine_s.unwrap_or(0.0),
+        },
+        "scores": {
+            "held_out": report.tasks.iter().map(|(t, s)| (t.clone(), json!({
+                "examples": s.examples,
+                "exact_match": s.exact_match,
+                "samples": s.samples,
+            }))).collect::<BTreeMap<_, _>>(),
+            "mean_exact_match": report.mean_exact_match,
+            "perplexity": report.perplexity,
+        },
+        "sample": {
+            "exact_match": sample_scores,
+            "mean_exact_match": sample_mean,
+            "floors": floors,
+            "mean_floor": floor(sample_mean),
+            "perplexity": text_ppl,
+            "perplexity_ceiling": perplexity_ceiling(text_ppl.perplexity),
+        },
+    }))
+}
+
+/// Copies the models, writes the sample and the manifest; returns the manifest.
+pub fn ship(opts: &ShipOptions) -> Result<Value> {
+    let data = data::DataDir(opts.data.clone());
+    let valid = data::read_tasks(&data.tasks("valid"))?;
+    let sample = sample(&valid, opts.sample_per_task);
+    std::fs::create_dir_all(&opts.to)?;
+    let mut lines = String::new();
+    for ex in &sample {
+        lines.push_str(&serde_json::to_string(ex)?);
+        lines.push('\n');
+    }
+    std::fs::write(opts.to.join(SAMPLE), lines)?;
+    let text: Vec<String> = data::read_paragraphs(&data.pretrain("valid"))?
+        .into_iter()
+        .take(TEXT_PARAGRAPHS)
+        .collect();
+    std::fs::write(opts.to.join(TEXT_SAMPLE), text.join("\n") + "\n")?;
+
+    let models = opts
+        .models
+        .iter()
+        .map(|m| ship_model(m, opts, &sample, &text))
+        .collect::<Result<Vec<_>>>()?;
+    let data_manifest = read_json(&opts.data.join("manifest.json")).ok();
+    let manifest = json!({
+        "generated_by": "cargo run --profile train -p trainer --bin train -- ship (trainer/src/ship.rs)",
+        "data": data_manifest.as_ref().map(|d| json!({
+            "seed": d["seed"],
+            "sources": d["sources"],
+            "files": d["files"],
+        })),
+        "sample": {
+            "file": SAMPLE,
+            "per_task": opts.sample_per_task,
+            "examples": sample.len(),
+            "text": TEXT_SAMPLE,
+            "text_paragraphs": text.len(),
+            "scoring": "greedy output, trimmed, equal to the target (accuracy for spam/ham)",
+        },
+        "eval": {
+            "max_per_task": opts.eval.max_per_task,
+            "perplexity_tokens": opts.eval.perplexity_tokens,
+        },
+        "models": models,
+    });
+    std::fs::write(
+        opts.to.join(MANIFEST),
+        serde_json::to_string_pretty(&manifest)? + "\n",
+    )?;
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floors_sit_a_little_below_the_score() {
+        assert_eq!(floor(1.0), Some(0.85));
+        assert_eq!(floor(0.5), Some(0.4));
+        assert_eq!(floor(0.2), Some(0.1));
+        assert_eq!(floor(0.15), None);
+        assert_eq!(floor(0.0), None);
+        assert_eq!(perplexity_ceiling(100.0), 115.0);
+    }
+}
