@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod catalog;
+pub mod manifest;
 pub mod tasks;
 
 /// Chosen by the page; every event about a request carries it back.

@@ -8,11 +8,13 @@
 use std::collections::BTreeMap;
 
 use e2e::{repo_root, Page};
+use protocol::manifest::{word_accuracy, Manifest, Measured};
 use serde_json::{json, Value};
 
-fn read_json(rel: &str) -> Value {
-    let text = std::fs::read_to_string(repo_root().join(rel)).expect(rel);
-    serde_json::from_str(&text).expect("JSON")
+fn manifest() -> Manifest {
+    let path = repo_root().join("static/models/manifest.json");
+    let text = std::fs::read_to_string(&path).expect("static/models/manifest.json");
+    serde_json::from_str(&text).expect("the manifest reads")
 }
 
 struct Example {
@@ -21,9 +23,11 @@ struct Example {
     target: String,
 }
 
-fn sample(manifest: &Value) -> Vec<Example> {
-    let file = manifest["sample"]["file"].as_str().unwrap();
-    let text = std::fs::read_to_string(repo_root().join("static/models").join(file)).unwrap();
+fn sample(manifest: &Manifest) -> Vec<Example> {
+    let path = repo_root()
+        .join("static/models")
+        .join(&manifest.sample.file);
+    let text = std::fs::read_to_string(path).unwrap();
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
@@ -55,10 +59,11 @@ async fn output_text(page: &Page) -> String {
     v.as_str().unwrap().trim().to_string()
 }
 
-/// Exact match per task of the loaded model on the sample, each example
-/// typed as input and put in its task's form by the task switcher.
-async fn scores(page: &Page, sample: &[Example]) -> BTreeMap<String, f64> {
-    let mut count: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+/// Exact match and word accuracy per task of the loaded model on the
+/// sample, each example typed as input and put in its task's form by the
+/// task switcher.
+async fn scores(page: &Page, sample: &[Example]) -> Measured {
+    let mut sums: BTreeMap<String, (f64, f64, usize)> = BTreeMap::new();
     for ex in sample {
         let task = format!("lab_{}", ex.task);
         page.set_value("#task-select", "").await;
@@ -68,70 +73,34 @@ async fn scores(page: &Page, sample: &[Example]) -> BTreeMap<String, f64> {
         let (_, settings) = page.generate(60).await;
         assert_eq!(settings["temperature"], json!(0.0), "greedy, as measured");
         let output = output_text(page).await;
-        let c = count.entry(ex.task.clone()).or_default();
-        c.0 += usize::from(output == ex.target);
-        c.1 += 1;
+        let c = sums.entry(ex.task.clone()).or_default();
+        c.0 += f64::from(u8::from(output == ex.target));
+        c.1 += word_accuracy(&output, &ex.target);
+        c.2 += 1;
     }
-    count
-        .into_iter()
-        .map(|(t, (right, all))| (t, right as f64 / all as f64))
-        .collect()
-}
-
-/// Tasks (and "mean") below the model's floors.
-fn below_floors(model: &Value, scores: &BTreeMap<String, f64>) -> Vec<String> {
-    let floors = model["sample"]["floors"].as_object().unwrap();
-    let mut below: Vec<String> = floors
-        .iter()
-        .filter_map(|(task, floor)| {
-            let f = floor.as_f64()?;
-            (scores[task] < f).then(|| task.clone())
-        })
-        .collect();
-    let mean = scores.values().sum::<f64>() / scores.len() as f64;
-    if model["sample"]["mean_floor"]
-        .as_f64()
-        .is_some_and(|f| mean < f)
-    {
-        below.push("mean".into());
+    let mut measured = Measured::default();
+    for (task, (right, words, all)) in sums {
+        measured
+            .exact_match
+            .insert(task.clone(), right / all as f64);
+        measured.word_accuracy.insert(task, words / all as f64);
     }
-    below
-}
-
-/// Every floor the model has: its tasks with a floor, and the mean if set.
-fn all_floors(model: &Value) -> Vec<String> {
-    let mut all: Vec<String> = model["sample"]["floors"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, f)| f.is_number())
-        .map(|(t, _)| t.clone())
-        .collect();
-    if model["sample"]["mean_floor"].is_number() {
-        all.push("mean".into());
-    }
-    all
-}
-
-fn model<'a>(manifest: &'a Value, id: &str) -> &'a Value {
-    manifest["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == id)
-        .unwrap_or_else(|| panic!("{id} is not in the manifest"))
+    measured
 }
 
 /// The lab model holds its floors in the browser; the untrained model of the
 /// same architecture, loaded next, fails them.
 async fn floors_hold_and_untrained_fails(page: &Page, lab: &str, untrained: &str) {
-    let manifest = read_json("static/models/manifest.json");
+    let manifest = manifest();
     let sample = sample(&manifest);
-    let m = model(&manifest, lab);
+    let m = &manifest
+        .model(lab)
+        .unwrap_or_else(|| panic!("{lab} is not in the manifest"))
+        .sample;
     let trained = scores(page, &sample).await;
     eprintln!("{lab} in the browser: {trained:?}");
     page.screenshot(&format!("{lab}-task")).await;
-    let below = below_floors(m, &trained);
+    let below = m.below(&trained);
     assert!(
         below.is_empty(),
         "{lab} in the browser is below its floors on {below:?}"
@@ -140,17 +109,21 @@ async fn floors_hold_and_untrained_fails(page: &Page, lab: &str, untrained: &str
     load(page, untrained).await;
     let random = scores(page, &sample).await;
     eprintln!("{untrained} (untrained) in the browser: {random:?}");
-    let floors = all_floors(m);
+    let floors = m.floors();
     assert!(!floors.is_empty(), "{lab} has no floor to hold");
     assert_eq!(
-        below_floors(m, &random),
+        m.below(&random),
         floors,
         "an untrained model passes some of {lab}'s floors: {random:?}"
     );
     std::fs::create_dir_all(repo_root().join("test-artifacts")).unwrap();
     std::fs::write(
         repo_root().join(format!("test-artifacts/{lab}-browser-scores.json")),
-        json!({ "trained": trained, "untrained": random }).to_string(),
+        json!({
+            "trained": { "exact_match": trained.exact_match, "word_accuracy": trained.word_accuracy },
+            "untrained": { "exact_match": random.exact_match, "word_accuracy": random.word_accuracy },
+        })
+        .to_string(),
     )
     .unwrap();
 }

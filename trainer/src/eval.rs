@@ -30,6 +30,8 @@ use crate::{export, t5};
 pub struct TaskScore {
     pub examples: usize,
     pub exact_match: f64,
+    /// Mean share of the target's words in place (`protocol::manifest::word_accuracy`).
+    pub word_accuracy: f64,
     /// A few (input, target, output) triples to look at.
     pub samples: Vec<(String, String, String)>,
 }
@@ -102,9 +104,9 @@ pub fn score_tasks(
     tasks: &[TaskExample],
     opts: &EvalOptions,
 ) -> Result<BTreeMap<String, TaskScore>> {
-    let mut scores: BTreeMap<String, (TaskScore, usize)> = BTreeMap::new();
+    let mut scores: BTreeMap<String, (TaskScore, usize, f64)> = BTreeMap::new();
     for ex in tasks {
-        let (score, correct) = scores.entry(ex.task.clone()).or_default();
+        let (score, correct, words) = scores.entry(ex.task.clone()).or_default();
         if score.examples >= opts.max_per_task {
             continue;
         }
@@ -115,6 +117,7 @@ pub fn score_tasks(
         if output == target {
             *correct += 1;
         }
+        *words += protocol::manifest::word_accuracy(&output, target);
         if score.samples.len() < opts.samples {
             score
                 .samples
@@ -123,8 +126,9 @@ pub fn score_tasks(
     }
     Ok(scores
         .into_iter()
-        .map(|(task, (mut s, correct))| {
+        .map(|(task, (mut s, correct, words))| {
             s.exact_match = correct as f64 / s.examples.max(1) as f64;
+            s.word_accuracy = words / s.examples.max(1) as f64;
             (task, s)
         })
         .collect())

@@ -46,6 +46,9 @@ pub struct RunOptions {
     pub finetune: StageOptions,
     /// Cap on the compact vocabulary (most frequent ids); rarer ids share `w_other`.
     pub max_vocab: Option<usize>,
+    /// Fine-tuning also draws this many pretraining-text examples per task
+    /// example (short windows, the stage-1 objective), against forgetting.
+    pub mix_text: f64,
     #[serde(serialize_with = "dtype_name")]
     pub export_dtype: GgmlDType,
     pub valid_batches: usize,
@@ -303,6 +306,64 @@ fn finetune_source(opts: &RunOptions, tasks: &[TokenizedTask]) -> (Source, usize
     }
 }
 
+/// Tokens of pretraining text in one example mixed into fine-tuning: short,
+/// like the task examples it shares packed rows with.
+const MIXED_TEXT_TOKENS: usize = 64;
+
+/// `n` pretraining-text examples spread evenly over `stream`, for mixing into
+/// fine-tuning: GPT-2 windows with the next-token loss, T5 windows corrupted
+/// once (seeded) into span-corruption pairs.
+fn text_examples(opts: &RunOptions, stream: &[u32], n: usize) -> Result<Source> {
+    let sc = span_corruption();
+    let len = match opts.model {
+        ModelConfig::Gpt2(_) => MIXED_TEXT_TOKENS + 1,
+        ModelConfig::T5(_) => sc.raw_length(MIXED_TEXT_TOKENS),
+    };
+    let available = stream.len() / len;
+    if n > available {
+        bail!("--mix-text wants {n} text windows of {len} tokens; the text has {available}")
+    }
+    let stride = available.checked_div(n).unwrap_or(1).max(1);
+    let windows = stream.chunks_exact(len).step_by(stride).take(n);
+    let mut rng = crate::init::Normal::new(opts.seed.wrapping_add(99));
+    Ok(match opts.model {
+        ModelConfig::Gpt2(_) => Source::Lm(
+            windows
+                .map(|w| LmExample {
+                    tokens: w.to_vec(),
+                    loss_from: 1,
+                })
+                .collect(),
+        ),
+        ModelConfig::T5(_) => Source::Seq2Seq(
+            windows
+                .map(|w| {
+                    let c = sc.corrupt(w, &mut rng)?;
+                    Ok(Seq2SeqExample {
+                        input: c.input,
+                        target: c.target,
+                    })
+                })
+                .collect::<Result<_>>()?,
+        ),
+    })
+}
+
+/// Appends `extra`'s examples to `source` (both of the same kind).
+fn mix(source: Source, extra: Source) -> Result<Source> {
+    Ok(match (source, extra) {
+        (Source::Lm(mut a), Source::Lm(b)) => {
+            a.extend(b);
+            Source::Lm(a)
+        }
+        (Source::Seq2Seq(mut a), Source::Seq2Seq(b)) => {
+            a.extend(b);
+            Source::Seq2Seq(a)
+        }
+        _ => bail!("cannot mix examples of different kinds"),
+    })
+}
+
 /// The first `n` batches of a source, in file order, corruption seeded fixed.
 fn valid_batches(
     source: Source,
@@ -445,8 +506,21 @@ pub fn run(
                 )
             }
             _ => {
-                let (source, skipped) =
+                let (mut source, skipped) =
                     finetune_source(opts, corpus.tasks_train.as_deref().unwrap_or_default());
+                if opts.mix_text > 0.0 {
+                    let text = corpus.pretrain_train.as_deref().with_context(|| {
+                        format!(
+                            "--mix-text needs {}",
+                            DataDir(opts.data.clone()).pretrain("train").display()
+                        )
+                    })?;
+                    let n = (source.len() as f64 * opts.mix_text).round() as usize;
+                    source = mix(source, text_examples(opts, text, n)?)?;
+                    log(&format!(
+                        "fine-tuning mixes in {n} pretraining-text examples"
+                    ));
+                }
                 let valid = match &corpus.tasks_valid {
                     Some(v) => {
                         valid_batches(finetune_source(opts, v).0, opts, Stage::Finetune, &mapper)?

@@ -46,9 +46,12 @@ pub fn floor(score: f64) -> Option<f64> {
     (f >= 0.1).then_some(f)
 }
 
-/// The perplexity ceiling a test holds a model to: 15 % above what it measured.
-pub fn perplexity_ceiling(perplexity: f64) -> f64 {
-    (perplexity * 1.15 * 10.0).ceil() / 10.0
+/// The perplexity ceiling a test holds a model to: 15 % above what it
+/// measured, and only where that is below a uniform guess over the
+/// `vocabulary` (which an untrained model is near).
+pub fn perplexity_ceiling(perplexity: f64, vocabulary: usize) -> Option<f64> {
+    let ceiling = (perplexity * 1.15 * 10.0).ceil() / 10.0;
+    (ceiling < vocabulary as f64).then_some(ceiling)
 }
 
 /// The first `per_task` held-out examples of each task, in file order.
@@ -84,20 +87,44 @@ fn stage_summary(recipe: &Value) -> Value {
     })
 }
 
+/// The stage recipes that made the model in `dir`, earliest first: a run's
+/// `--init` is followed back, and a `--stage both` run's fine-tuning comes
+/// after its sibling `pretrain/`.
+fn stage_recipes(dir: &Path) -> Result<Vec<Value>> {
+    let mut chain = Vec::new();
+    let mut next = Some(dir.to_path_buf());
+    while let Some(dir) = next.take() {
+        if chain.len() > 16 {
+            anyhow::bail!("the --init chain of {} does not end", dir.display())
+        }
+        let recipe = read_json(&dir.join("recipe.json"))?;
+        let options = &recipe["options"];
+        next = match options["init"].as_str() {
+            Some(init) => Some(PathBuf::from(init)),
+            None if options["stage"] == "both" && recipe["stage"] == "finetune" => {
+                dir.parent().map(|p| p.join("pretrain"))
+            }
+            None => None,
+        };
+        chain.push(recipe);
+    }
+    chain.reverse();
+    Ok(chain)
+}
+
 fn ship_model(
     m: &ShipModel,
     opts: &ShipOptions,
     sample: &[TaskExample],
     text: &[String],
 ) -> Result<Value> {
-    let finetune = read_json(&m.dir.join("recipe.json"))?;
-    let pretrain_dir = m.dir.parent().map(|p| p.join("pretrain"));
-    let pretrain = pretrain_dir
-        .as_deref()
-        .map(|d| read_json(&d.join("recipe.json")))
-        .transpose()
-        .ok()
-        .flatten();
+    let stages = stage_recipes(&m.dir)?;
+    let (pretrain, finetunes): (Vec<&Value>, Vec<&Value>) =
+        stages.iter().partition(|r| r["stage"] == "pretrain");
+    let finetune = *finetunes
+        .last()
+        .with_context(|| format!("{} holds no fine-tuned model", m.dir.display()))?;
+    let pretrain = pretrain.first().copied();
 
     let folder = opts.to.join(&m.id);
     std::fs::create_dir_all(&folder)?;
@@ -127,11 +154,20 @@ fn ship_model(
         .iter()
         .map(|(t, s)| (t, floor(s.exact_match)))
         .collect();
+    let sample_words: BTreeMap<&String, f64> = on_sample
+        .iter()
+        .map(|(t, s)| (t, s.word_accuracy))
+        .collect();
+    let word_floors: BTreeMap<&String, Option<f64>> = on_sample
+        .iter()
+        .map(|(t, s)| (t, floor(s.word_accuracy)))
+        .collect();
     let sample_mean = sample_scores.values().sum::<f64>() / sample_scores.len().max(1) as f64;
     let text_ppl = eval::perplexity(&session, text, usize::MAX)?;
 
-    let seconds = |r: &Option<Value>| r.as_ref().and_then(|r| r["report"]["seconds"].as_f64());
-    let (pre_s, fine_s) = (seconds(&pretrain), finetune["report"]["seconds"].as_f64());
+    let seconds = |r: &Value| r["report"]["seconds"].as_f64().unwrap_or(0.0);
+    let pre_s = pretrain.map(seconds);
+    let fine_s: f64 = finetunes.iter().map(|r| seconds(r)).sum();
     Ok(json!({
         "id": m.id,
         "label": m.label,
@@ -147,18 +183,21 @@ fn ship_model(
         "compact_vocab": finetune["compact_vocab"],
         "seed": finetune["options"]["seed"],
         "recipe": {
-            "pretrain": pretrain.as_ref().map(stage_summary),
-            "finetune": stage_summary(&finetune),
+            "pretrain": pretrain.map(stage_summary),
+            // Earlier fine-tuning runs this one continued (`--init`), in order.
+            "finetune_phases": finetunes[..finetunes.len() - 1].iter().map(|r| stage_summary(r)).collect::<Vec<_>>(),
+            "finetune": stage_summary(finetune),
         },
         "training_seconds": {
             "pretrain": pre_s,
             "finetune": fine_s,
-            "total": pre_s.unwrap_or(0.0) + fine_s.unwrap_or(0.0),
+            "total": pre_s.unwrap_or(0.0) + fine_s,
         },
         "scores": {
             "held_out": report.tasks.iter().map(|(t, s)| (t.clone(), json!({
                 "examples": s.examples,
                 "exact_match": s.exact_match,
+                "word_accuracy": s.word_accuracy,
                 "samples": s.samples,
             }))).collect::<BTreeMap<_, _>>(),
             "mean_exact_match": report.mean_exact_match,
@@ -167,10 +206,12 @@ fn ship_model(
         "sample": {
             "exact_match": sample_scores,
             "mean_exact_match": sample_mean,
+            "word_accuracy": sample_words,
             "floors": floors,
+            "word_floors": word_floors,
             "mean_floor": floor(sample_mean),
             "perplexity": text_ppl,
-            "perplexity_ceiling": perplexity_ceiling(text_ppl.perplexity),
+            "perplexity_ceiling": perplexity_ceiling(text_ppl.perplexity, session.info.vocab_size),
         },
     }))
 }
@@ -238,6 +279,7 @@ mod tests {
         assert_eq!(floor(0.2), Some(0.1));
         assert_eq!(floor(0.15), None);
         assert_eq!(floor(0.0), None);
-        assert_eq!(perplexity_ceiling(100.0), 115.0);
+        assert_eq!(perplexity_ceiling(100.0, 32128), Some(115.0));
+        assert_eq!(perplexity_ceiling(30000.0, 32128), None);
     }
 }

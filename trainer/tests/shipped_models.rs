@@ -6,7 +6,9 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
+use std::collections::BTreeMap;
+
+use protocol::manifest::{Manifest, ManifestModel, Measured};
 use trainer::data::{read_paragraphs, read_tasks, sha256_hex, TaskExample};
 use trainer::eval::{load_session, perplexity, score_tasks, EvalOptions};
 use trainer::export;
@@ -15,32 +17,32 @@ use trainer::model::ModelConfig;
 use trainer::vocab::CompactVocab;
 use worker::session::{ModelFiles, Session};
 
-fn manifest() -> Value {
+fn manifest() -> Manifest {
     let text = std::fs::read_to_string(repo_file("static/models/manifest.json"))
         .expect("static/models/manifest.json (written by `train ship`)");
     serde_json::from_str(&text).unwrap()
 }
 
-fn text_sample(manifest: &Value) -> Vec<String> {
-    let file = manifest["sample"]["text"].as_str().unwrap();
-    read_paragraphs(&repo_file(&format!("static/models/{file}"))).unwrap()
+fn text_sample(manifest: &Manifest) -> Vec<String> {
+    read_paragraphs(&repo_file(&format!(
+        "static/models/{}",
+        manifest.sample.text
+    )))
+    .unwrap()
 }
 
-fn sample(manifest: &Value) -> Vec<TaskExample> {
-    let file = manifest["sample"]["file"].as_str().unwrap();
-    let sample = read_tasks(&repo_file(&format!("static/models/{file}"))).unwrap();
-    assert_eq!(
-        sample.len() as u64,
-        manifest["sample"]["examples"].as_u64().unwrap()
-    );
+fn sample(manifest: &Manifest) -> Vec<TaskExample> {
+    let path = repo_file(&format!("static/models/{}", manifest.sample.file));
+    let sample = read_tasks(&path).unwrap();
+    assert_eq!(sample.len(), manifest.sample.examples);
     sample
 }
 
-/// Tasks (and "mean", "perplexity") where `session` falls below the
-/// model's floors (above its perplexity ceiling).
+/// The model's floors (and "perplexity", its ceiling) that `session` falls
+/// below on the sample.
 fn below_floors(
     session: &Session,
-    model: &Value,
+    model: &ManifestModel,
     sample: &[TaskExample],
     text: &[String],
 ) -> Vec<String> {
@@ -49,45 +51,39 @@ fn below_floors(
         perplexity_tokens: 0,
         samples: 0,
     };
-    let floors = model["sample"]["floors"].as_object().unwrap();
-    let mean_floor = model["sample"]["mean_floor"].as_f64();
+    let floors = &model.sample;
     // Only the tasks that have a floor need running, unless the mean has one.
     let sample: Vec<TaskExample> = sample
         .iter()
-        .filter(|ex| mean_floor.is_some() || floors[&ex.task].is_number())
+        .filter(|ex| {
+            let has = |f: &BTreeMap<String, Option<f64>>| matches!(f.get(&ex.task), Some(Some(_)));
+            floors.mean_floor.is_some() || has(&floors.floors) || has(&floors.word_floors)
+        })
         .cloned()
         .collect();
-    let scores = score_tasks(session, &sample, &opts).unwrap();
-    let mut below = Vec::new();
-    for (task, floor) in floors {
-        let Some(got) = scores.get(task).map(|s| s.exact_match) else {
-            continue;
-        };
-        eprintln!("{} {task}: {got:.2} (floor {floor})", model["id"]);
-        if floor.as_f64().is_some_and(|f| got < f) {
-            below.push(task.clone());
-        }
+    let mut scores = Measured::default();
+    for (task, s) in score_tasks(session, &sample, &opts).unwrap() {
+        scores.exact_match.insert(task.clone(), s.exact_match);
+        scores.word_accuracy.insert(task, s.word_accuracy);
     }
-    let mean = scores.values().map(|s| s.exact_match).sum::<f64>() / scores.len() as f64;
-    if mean_floor.is_some_and(|f| mean < f) {
-        below.push("mean".into());
-    }
+    eprintln!("{}: {scores:?} (floors {:?})", model.id, floors.floors());
+    let mut below = floors.below(&scores);
     let ppl = perplexity(session, text, usize::MAX).unwrap().perplexity;
-    let ceiling = model["sample"]["perplexity_ceiling"].as_f64().unwrap();
-    eprintln!("{} perplexity: {ppl:.1} (ceiling {ceiling})", model["id"]);
-    if ppl > ceiling {
+    let ceiling = floors.perplexity_ceiling;
+    eprintln!("{} perplexity: {ppl:.1} (ceiling {ceiling:?})", model.id);
+    if ceiling.is_some_and(|c| ppl > c) {
         below.push("perplexity".into());
     }
     below
 }
 
-fn shipped(model: &Value) -> std::path::PathBuf {
-    repo_file(&format!("static/models/{}", model["id"].as_str().unwrap()))
+fn shipped(model: &ManifestModel) -> std::path::PathBuf {
+    repo_file(&format!("static/models/{}", model.id))
 }
 
 /// The shipped model's architecture and config with its initial weights.
-fn untrained(model: &Value) -> Session {
-    let config: ModelConfig = serde_json::from_value(model["model"].clone()).unwrap();
+fn untrained(model: &ManifestModel) -> Session {
+    let config: ModelConfig = serde_json::from_value(model.model.clone()).unwrap();
     let full = config.full_vocab();
     let vocab = CompactVocab::new((0..full as u32 - 1).collect(), full).unwrap();
     let varmap = candle_nn::VarMap::new();
@@ -115,33 +111,27 @@ fn untrained(model: &Value) -> Session {
 #[test]
 fn the_manifest_describes_the_files_that_ship() {
     let manifest = manifest();
-    let models = manifest["models"].as_array().unwrap();
-    let archs: Vec<&str> = models.iter().map(|m| m["arch"].as_str().unwrap()).collect();
+    let archs: Vec<&str> = manifest.models.iter().map(|m| m.arch.as_str()).collect();
     assert_eq!(archs, ["t5", "gpt2"]);
-    for model in models {
-        for file in model["files"].as_array().unwrap() {
-            let path = repo_file(&format!("static/models/{}", file["path"].as_str().unwrap()));
+    for model in &manifest.models {
+        for file in &model.files {
+            let path = repo_file(&format!("static/models/{}", file.path));
             let bytes = std::fs::read(&path).unwrap();
-            assert_eq!(
-                bytes.len() as u64,
-                file["bytes"].as_u64().unwrap(),
-                "{path:?}"
-            );
-            assert_eq!(sha256_hex(&bytes), file["sha256"], "{path:?}");
+            assert_eq!(bytes.len() as u64, file.bytes, "{path:?}");
+            assert_eq!(sha256_hex(&bytes), file.sha256, "{path:?}");
         }
-        // A floor exists where the model measured enough to fall from; the
-        // perplexity ceiling always.
-        let floors = model["sample"]["floors"].as_object().unwrap();
-        assert!(floors.len() >= 5, "{}: {floors:?}", model["id"]);
+        // A floor exists where the model measured enough to fall from; a
+        // perplexity ceiling where it is below a uniform guess's.
+        let floors = &model.sample.floors;
+        assert!(floors.len() >= 5, "{}: {floors:?}", model.id);
         assert!(
-            floors.values().any(Value::is_number),
-            "{} has no task with a floor: {floors:?}",
-            model["id"]
+            !model.sample.floors().is_empty(),
+            "{} has no floor: {floors:?}",
+            model.id
         );
-        assert!(model["sample"]["perplexity_ceiling"].as_f64().is_some());
-        for key in ["exported", "trained", "without_embeddings"] {
-            assert!(model["parameters"][key].as_u64().unwrap() > 0);
-        }
+        assert!(model.sample.perplexity_ceiling.is_none_or(|c| c > 0.0));
+        let p = &model.parameters;
+        assert!(p.exported > 0 && p.trained > 0 && p.without_embeddings > 0);
     }
 }
 
@@ -150,30 +140,26 @@ fn shipped_models_hold_their_floors_and_untrained_ones_do_not() {
     let manifest = manifest();
     let sample = sample(&manifest);
     let text = text_sample(&manifest);
-    for model in manifest["models"].as_array().unwrap() {
-        let arch = model["arch"].as_str().unwrap();
-        let session = load_session(&shipped(model), &tokenizer_json(arch)).unwrap();
-        assert_eq!(session.info.arch, arch);
+    for model in &manifest.models {
+        let session = load_session(&shipped(model), &tokenizer_json(&model.arch)).unwrap();
+        assert_eq!(session.info.arch, model.arch);
         let below = below_floors(&session, model, &sample, &text);
         assert!(
             below.is_empty(),
             "{} is below its floors on {below:?}",
-            model["id"]
+            model.id
         );
 
         // Every floor the model has, the untrained model falls below.
         let below = below_floors(&untrained(model), model, &sample, &text);
-        let mut floors: Vec<String> = model["sample"]["floors"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(_, f)| f.is_number())
-            .map(|(t, _)| t.clone())
-            .collect();
-        if model["sample"]["mean_floor"].is_number() {
-            floors.push("mean".into());
+        let mut floors = model.sample.floors();
+        if model.sample.perplexity_ceiling.is_some() {
+            floors.push("perplexity".into());
         }
-        floors.push("perplexity".into());
-        assert_eq!(below, floors, "an untrained {arch} passes some floors");
+        assert_eq!(
+            below, floors,
+            "an untrained {} passes some floors",
+            model.arch
+        );
     }
 }

@@ -133,3 +133,33 @@ fn the_command_path_trains_exports_and_evaluates() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn fine_tuning_mixes_in_pretraining_text_on_request() {
+    for model in [
+        ModelConfig::Gpt2(gpt2::Config::tiny()),
+        ModelConfig::T5(t5::Config::tiny()),
+    ] {
+        let arch = model.arch();
+        let dir = temp_dir(&format!("mix-{arch}"));
+        write_data(&dir.join("data"));
+        let mut opts = options(model, &dir, Stage::Finetune, 3);
+        // One text window per eight task examples: the inline text has one.
+        opts.mix_text = 0.125;
+        let mut lines = Vec::new();
+        let written = run(&opts, &[], &mut |l| lines.push(l.to_string())).unwrap();
+        assert!(
+            lines.contains(&"fine-tuning mixes in 1 pretraining-text examples".to_string()),
+            "{arch}: {lines:?}"
+        );
+        assert_eq!(recipe(&written[0])["examples"], TASKS.len() + 1, "{arch}");
+        // More text than there is: a clear error, not a short mix.
+        opts.mix_text = 1.0;
+        let err = run(&opts, &[], &mut |_| {}).unwrap_err().to_string();
+        assert!(
+            err.contains("--mix-text wants 8 text windows"),
+            "{arch}: {err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -16,7 +16,7 @@ const USAGE: &str = "usage:
   train gpt2|t5 [--stage pretrain|finetune|both] [--data DIR] [--out DIR] [--minutes N]
         [--pretrain-share F] [--pretrain-steps N] [--finetune-steps N] [--seed S] [--tiny]
         [--init DIR] [--batch B] [--finetune-batch B] [--seq T] [--pack T] [--lr LR] [--finetune-lr LR] [--warmup N]
-        [--weight-decay W] [--clip C] [--max-vocab K] [--export q8_0|f32]
+        [--weight-decay W] [--clip C] [--max-vocab K] [--mix-text F] [--export q8_0|f32]
         [--log-every N] [--valid-batches N] [--tokenizer FILE]
         [--layers N] [--width N] [--heads N]
   train eval --model DIR [--data DIR] [--max-per-task N] [--ppl-tokens N] [--samples N] [--tokenizer FILE]
@@ -110,6 +110,7 @@ fn train(arch: &str, args: &Args, command: &[String]) -> Result<()> {
         "layers",
         "width",
         "heads",
+        "mix-text",
     ])?;
     let tiny = args.switches.iter().any(|s| s == "tiny");
     let layers: Option<usize> = args.get("layers")?;
@@ -210,6 +211,7 @@ fn train(arch: &str, args: &Args, command: &[String]) -> Result<()> {
             (warmup / 2).max(1),
         ),
         max_vocab: args.get("max-vocab")?,
+        mix_text: args.or("mix-text", 0.0)?,
         export_dtype,
         valid_batches: args.or("valid-batches", 20)?,
     };

@@ -112,6 +112,7 @@ pub fn options(model: ModelConfig, dir: &Path, stage_: Stage, steps: usize) -> R
         pretrain: stage(steps, 3e-3),
         finetune: stage(steps, 3e-3),
         max_vocab: None,
+        mix_text: 0.0,
         export_dtype: candle_core::quantized::GgmlDType::F32,
         valid_batches: 2,
     }
