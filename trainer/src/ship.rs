@@ -99,12 +99,10 @@ fn stage_recipes(dir: &Path) -> Result<Vec<Value>> {
         }
         let recipe = read_json(&dir.join("recipe.json"))?;
         let options = &recipe["options"];
-        next = match options["init"].as_str() {
-            Some(init) => Some(PathBuf::from(init)),
-            None if options["stage"] == "both" && recipe["stage"] == "finetune" => {
-                dir.parent().map(|p| p.join("pretrain"))
-            }
-            None => None,
+        next = if options["stage"] == "both" && recipe["stage"] == "finetune" {
+            dir.parent().map(|p| p.join("pretrain"))
+        } else {
+            options["init"].as_str().map(PathBuf::from)
         };
         chain.push(recipe);
     }
@@ -281,5 +279,55 @@ mod tests {
         assert_eq!(floor(0.0), None);
         assert_eq!(perplexity_ceiling(100.0, 32128), Some(115.0));
         assert_eq!(perplexity_ceiling(30000.0, 32128), None);
+    }
+
+    #[test]
+    fn stage_recipes_follow_siblings_and_init_links() {
+        let root = std::env::temp_dir().join(format!("ship-chain-{}", std::process::id()));
+        let write = |dir: &str, stage: &str, run: &str, init: Option<&Path>| {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+            let recipe = json!({"stage": stage, "options": {"stage": run, "init": init}});
+            std::fs::write(root.join(dir).join("recipe.json"), recipe.to_string()).unwrap();
+        };
+        // A `both` run continued from a checkpoint, then a fine-tuning phase on top.
+        write("start/pretrain", "pretrain", "pretrain", None);
+        write(
+            "a/pretrain",
+            "pretrain",
+            "both",
+            Some(&root.join("start/pretrain")),
+        );
+        write(
+            "a/finetune",
+            "finetune",
+            "both",
+            Some(&root.join("start/pretrain")),
+        );
+        write(
+            "b/finetune",
+            "finetune",
+            "finetune",
+            Some(&root.join("a/finetune")),
+        );
+        let chain = stage_recipes(&root.join("b/finetune")).unwrap();
+        let stages: Vec<(&str, &str)> = chain
+            .iter()
+            .map(|r| {
+                (
+                    r["stage"].as_str().unwrap(),
+                    r["options"]["stage"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                ("pretrain", "pretrain"),
+                ("pretrain", "both"),
+                ("finetune", "both"),
+                ("finetune", "finetune")
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
