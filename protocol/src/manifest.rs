@@ -75,6 +75,41 @@ pub struct Measured {
     pub word_accuracy: BTreeMap<String, f64>,
 }
 
+/// Per-task running sums of one model's answers, scored as every test and
+/// `train eval` score them: exact match of the trimmed answer, and
+/// [`word_accuracy`].
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    /// Per task: exact matches, words-in-place sum, examples.
+    sums: BTreeMap<String, (usize, f64, usize)>,
+}
+
+impl Tally {
+    pub fn add(&mut self, task: &str, output: &str, target: &str) {
+        let (output, target) = (output.trim(), target.trim());
+        let s = self.sums.entry(task.to_string()).or_default();
+        s.0 += usize::from(output == target);
+        s.1 += word_accuracy(output, target);
+        s.2 += 1;
+    }
+
+    /// Examples added for `task` so far.
+    pub fn examples(&self, task: &str) -> usize {
+        self.sums.get(task).map_or(0, |s| s.2)
+    }
+
+    /// The per-task means.
+    pub fn measured(&self) -> Measured {
+        let mut m = Measured::default();
+        for (task, &(right, words, all)) in &self.sums {
+            let all = all.max(1) as f64;
+            m.exact_match.insert(task.clone(), right as f64 / all);
+            m.word_accuracy.insert(task.clone(), words / all);
+        }
+        m
+    }
+}
+
 /// The share of the target's words that the output has at the same place,
 /// over the longer of the two (extra words count against it). A partial
 /// answer scores between 0 and 1 where exact match gives 0.
@@ -166,6 +201,22 @@ mod tests {
         assert_eq!(word_accuracy("c b a d", "c b a"), 0.75);
         assert_eq!(word_accuracy("", "spam"), 0.0);
         assert_eq!(word_accuracy(" spam ", "spam"), 1.0);
+    }
+
+    #[test]
+    fn a_tally_averages_per_task() {
+        let mut t = Tally::default();
+        t.add("reverse", "c b a", "c b a ");
+        t.add("reverse", "c x a", "c b a");
+        t.add("spam", "ham", "spam");
+        assert_eq!(t.examples("reverse"), 2);
+        assert_eq!(t.examples("sort"), 0);
+        let m = t.measured();
+        assert_eq!(m.exact_match, map(&[("reverse", 0.5), ("spam", 0.0)]));
+        assert_eq!(
+            m.word_accuracy,
+            map(&[("reverse", (1.0 + 2.0 / 3.0) / 2.0), ("spam", 0.0)])
+        );
     }
 
     #[test]

@@ -5,10 +5,8 @@
 //! would; an untrained model (the random-weight test model of the same
 //! architecture) fails the same floors in the same test.
 
-use std::collections::BTreeMap;
-
 use e2e::{repo_root, Page};
-use protocol::manifest::{word_accuracy, Manifest, Measured};
+use protocol::manifest::{Manifest, Measured, Tally};
 use serde_json::{json, Value};
 
 fn manifest() -> Manifest {
@@ -63,7 +61,7 @@ async fn output_text(page: &Page) -> String {
 /// sample, each example typed as input and put in its task's form by the
 /// task switcher.
 async fn scores(page: &Page, sample: &[Example]) -> Measured {
-    let mut sums: BTreeMap<String, (f64, f64, usize)> = BTreeMap::new();
+    let mut tally = Tally::default();
     for ex in sample {
         let task = format!("lab_{}", ex.task);
         page.set_value("#task-select", "").await;
@@ -72,20 +70,9 @@ async fn scores(page: &Page, sample: &[Example]) -> Measured {
         page.set_value("#temperature", "0").await;
         let (_, settings) = page.generate(60).await;
         assert_eq!(settings["temperature"], json!(0.0), "greedy, as measured");
-        let output = output_text(page).await;
-        let c = sums.entry(ex.task.clone()).or_default();
-        c.0 += f64::from(u8::from(output == ex.target));
-        c.1 += word_accuracy(&output, &ex.target);
-        c.2 += 1;
+        tally.add(&ex.task, &output_text(page).await, &ex.target);
     }
-    let mut measured = Measured::default();
-    for (task, (right, words, all)) in sums {
-        measured
-            .exact_match
-            .insert(task.clone(), right / all as f64);
-        measured.word_accuracy.insert(task, words / all as f64);
-    }
-    measured
+    tally.measured()
 }
 
 /// The lab model holds its floors in the browser; the untrained model of the

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor, D};
+use protocol::manifest::Tally;
 use protocol::GenerationSettings;
 use serde::Serialize;
 use worker::generation::Generation;
@@ -104,32 +105,33 @@ pub fn score_tasks(
     tasks: &[TaskExample],
     opts: &EvalOptions,
 ) -> Result<BTreeMap<String, TaskScore>> {
-    let mut scores: BTreeMap<String, (TaskScore, usize, f64)> = BTreeMap::new();
+    let mut tally = Tally::default();
+    let mut samples: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
     for ex in tasks {
-        let (score, correct, words) = scores.entry(ex.task.clone()).or_default();
-        if score.examples >= opts.max_per_task {
+        if tally.examples(&ex.task) >= opts.max_per_task {
             continue;
         }
         let target = ex.target.trim();
         let target_tokens = data::encode(&session.tokenizer, target)?.len();
         let output = greedy(session, &prompt(session, ex), target_tokens + 8)?;
-        score.examples += 1;
-        if output == target {
-            *correct += 1;
-        }
-        *words += protocol::manifest::word_accuracy(&output, target);
-        if score.samples.len() < opts.samples {
-            score
-                .samples
-                .push((prompt(session, ex), target.to_string(), output));
+        tally.add(&ex.task, &output, target);
+        let kept = samples.entry(ex.task.clone()).or_default();
+        if kept.len() < opts.samples {
+            kept.push((prompt(session, ex), target.to_string(), output));
         }
     }
-    Ok(scores
-        .into_iter()
-        .map(|(task, (mut s, correct, words))| {
-            s.exact_match = correct as f64 / s.examples.max(1) as f64;
-            s.word_accuracy = words / s.examples.max(1) as f64;
-            (task, s)
+    let measured = tally.measured();
+    Ok(measured
+        .exact_match
+        .iter()
+        .map(|(task, &exact_match)| {
+            let score = TaskScore {
+                examples: tally.examples(task),
+                exact_match,
+                word_accuracy: measured.word_accuracy[task],
+                samples: samples.remove(task).unwrap_or_default(),
+            };
+            (task.clone(), score)
         })
         .collect())
 }
