@@ -203,6 +203,9 @@ impl Lab {
     /// The user typed a weights URL: a config or tokenizer URL that came
     /// with the previous catalog model belongs to that model, not this one.
     pub fn edit_weights_url(self, url: String) {
+        // The user is choosing a model: the page's start-up must not load
+        // its default over what they typed.
+        self.started_up.set(true);
         let hub = self.hub_url();
         let previous = self.weights_url.get_untracked();
         let spec = self.catalog.with_untracked(|c| {

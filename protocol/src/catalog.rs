@@ -119,7 +119,7 @@ mod tests {
     use super::*;
 
     fn shipped() -> Catalog {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../static/models/catalog.json");
+        let path = crate::repo_root().join("static/models/catalog.json");
         Catalog::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
@@ -136,7 +136,8 @@ mod tests {
         }
         let dist = |url: &str| {
             // trunk copies worker/tests/fixtures to fixtures/ and static/* to the root.
-            let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+            let root = crate::repo_root();
+            let root = root.display();
             match url.strip_prefix("fixtures/") {
                 Some(rest) => format!("{root}/worker/tests/fixtures/{rest}"),
                 None => format!("{root}/static/{url}"),

@@ -9,6 +9,21 @@ pub mod catalog;
 pub mod manifest;
 pub mod tasks;
 
+/// The repository's top folder, for tests and the native CLIs. Read when the
+/// program runs (cargo sets `CARGO_MANIFEST_DIR` for `cargo test` and `cargo
+/// run`): checkouts that share a target directory reuse each other's builds,
+/// so a path fixed at compile time may name another checkout.
+pub fn repo_root() -> std::path::PathBuf {
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    // Every crate of the workspace sits one folder below the top.
+    crate_dir
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or(crate_dir)
+}
+
 /// Chosen by the page; every event about a request carries it back.
 pub type RequestId = u64;
 

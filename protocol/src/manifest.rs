@@ -250,10 +250,7 @@ mod tests {
 
     #[test]
     fn the_shipped_manifest_reads() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../static/models/manifest.json"
-        );
+        let path = crate::repo_root().join("static/models/manifest.json");
         let text = std::fs::read_to_string(path).unwrap();
         let m: Manifest = serde_json::from_str(&text).unwrap();
         assert!(m.model("lab-t5").is_some() && m.model("lab-gpt2").is_some());

@@ -15,10 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the repo")
-        .to_path_buf()
+    protocol::repo_root()
 }
 
 /// A running page: the static server, the browser session, its driver.

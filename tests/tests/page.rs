@@ -176,11 +176,28 @@ async fn stop_ends_the_generation_in_the_worker() {
 #[tokio::test]
 async fn bad_model_files_get_a_message_and_lose_nothing() {
     let page = Page::open().await;
-    wait_ready(&page).await;
-    page.set_value("#prompt", "my carefully written prompt")
-        .await;
-
+    // Typed as soon as the field shows, before the worker, the catalog and
+    // the cache listing are known: the page's start-up must not load its
+    // default model over it.
+    page.wait_for("the weights field", 30, || async {
+        page.text("#weights-url").await
+    })
+    .await;
     page.set_value("#weights-url", "fixtures/no-such-model.gguf")
+        .await;
+    wait_ready(&page).await;
+    page.wait_for("the catalog and the cache listing", 30, || async {
+        let catalog = page.text("#catalog li[data-model]").await;
+        let cache = page.attr("#model-cache", "data-version").await;
+        (catalog.is_some() && cache.is_some_and(|v| v != "0")).then_some(())
+    })
+    .await;
+    assert_eq!(
+        page.value("#weights-url").await,
+        "fixtures/no-such-model.gguf",
+        "start-up replaced the address the user typed"
+    );
+    page.set_value("#prompt", "my carefully written prompt")
         .await;
     page.click("#load").await;
     let message = page

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 fn lab(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_lab"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(protocol::repo_root().join("worker"))
         .args(args)
         .output()
         .expect("run lab")

@@ -6,7 +6,7 @@ use worker::generation::Generation;
 use worker::session::{ModelFiles, Session};
 
 fn read(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(protocol::repo_root().join("worker").join(path)).unwrap()
 }
 
 fn tiny_session(weights: &[u8]) -> candle_core::Result<Session> {

@@ -4,7 +4,7 @@
 use worker::session::tokenizer_from_bytes;
 
 fn encode(file: &str, text: &str) -> Vec<u32> {
-    let path = format!("{}/../static/tokenizers/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = protocol::repo_root().join("static/tokenizers").join(file);
     let tokenizer = tokenizer_from_bytes(&std::fs::read(path).unwrap()).unwrap();
     tokenizer.encode(text, true).unwrap().get_ids().to_vec()
 }

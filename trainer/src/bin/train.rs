@@ -2,7 +2,7 @@
 //! `train eval` scores an exported model through the worker's Session.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use trainer::eval::{evaluate, EvalOptions};
@@ -79,7 +79,7 @@ impl Args {
 }
 
 fn repo_file(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+    protocol::repo_root().join(rel)
 }
 
 fn train(arch: &str, args: &Args, command: &[String]) -> Result<()> {

@@ -48,7 +48,7 @@ pub const TASKS: &[(&str, &str, &str, &str)] = &[
 ];
 
 pub fn repo_file(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+    protocol::repo_root().join(rel)
 }
 
 pub fn tokenizer_json(arch: &str) -> Vec<u8> {

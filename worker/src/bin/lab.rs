@@ -149,7 +149,7 @@ mod cli {
             "t5" => "t5.json",
             _ => "gpt2.json",
         };
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../static/tokenizers");
+        let root = protocol::repo_root().join("static/tokenizers");
         Ok(root.join(name))
     }
 
@@ -205,7 +205,7 @@ mod cli {
             .context("--prompt TEXT is required")?;
         let tasks_path = match args.flags.get("tasks") {
             Some(p) => PathBuf::from(p),
-            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../static/tasks.json"),
+            None => protocol::repo_root().join("static/tasks.json"),
         };
         let tasks_json = std::fs::read_to_string(&tasks_path)
             .with_context(|| format!("cannot read {}", tasks_path.display()))?;

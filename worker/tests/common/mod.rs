@@ -9,8 +9,8 @@ use serde_json::Value;
 pub const F32_TOLERANCE: f32 = 1e-4;
 
 pub fn fixture(dir: &str, file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
+    protocol::repo_root()
+        .join("worker/tests/fixtures")
         .join(dir)
         .join(file)
 }
