@@ -4,7 +4,9 @@
 //!
 //! - Tasks: per-task exact match of the greedy output (trimmed) against the
 //!   target (for label tasks this is accuracy). Generation stops at EOS or
-//!   after the target's token count + 8 tokens: a longer output cannot match.
+//!   at the page's token limit for the task (`lab_<task>` in
+//!   `static/tasks.json`), so these are the answers the page gives; a task
+//!   the page lacks (the tests' tiny ones) stops at the target's length + 8.
 //! - Perplexity: GPT-2 next-token perplexity on `pretrain/valid.txt`
 //!   (windows of the context length); T5 the perplexity of its span-corruption
 //!   targets on the same text (fixed seed), as T5 has no next-token objective.
@@ -16,6 +18,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor, D};
 use protocol::manifest::Tally;
+use protocol::tasks::Tasks;
 use protocol::GenerationSettings;
 use serde::Serialize;
 use worker::generation::Generation;
@@ -61,6 +64,33 @@ pub struct EvalOptions {
     pub max_per_task: usize,
     pub perplexity_tokens: usize,
     pub samples: usize,
+    /// The page's task list, whose `lab_<task>` entries set each task's
+    /// token limit.
+    pub page_tasks: Option<Tasks>,
+}
+
+impl EvalOptions {
+    /// Tokens the page lets the model write for `ex`.
+    fn max_new_tokens(&self, session: &Session, ex: &TaskExample, target: &str) -> Result<usize> {
+        let arch = match session.model {
+            Model::Gpt2(_) => "gpt2",
+            Model::T5(_) => "t5",
+        };
+        let page = self.page_tasks.as_ref();
+        Ok(
+            match page.and_then(|t| t.find(arch, &format!("lab_{}", ex.task))) {
+                Some(task) => task.max_new_tokens,
+                None => data::encode(&session.tokenizer, target)?.len() + 8,
+            },
+        )
+    }
+}
+
+/// `static/tasks.json`, the task list the page shows.
+pub fn page_tasks(path: &Path) -> Result<Tasks> {
+    let json =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Tasks::from_json(&json).map_err(anyhow::Error::msg)
 }
 
 /// Loads `dir/model.gguf` + `dir/config.json` as users' files are loaded.
@@ -112,8 +142,8 @@ pub fn score_tasks(
             continue;
         }
         let target = ex.target.trim();
-        let target_tokens = data::encode(&session.tokenizer, target)?.len();
-        let output = greedy(session, &prompt(session, ex), target_tokens + 8)?;
+        let max_new_tokens = opts.max_new_tokens(session, ex, target)?;
+        let output = greedy(session, &prompt(session, ex), max_new_tokens)?;
         tally.add(&ex.task, &output, target);
         let kept = samples.entry(ex.task.clone()).or_default();
         if kept.len() < opts.samples {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use protocol::manifest::{Manifest, ManifestModel, Measured};
 use trainer::data::{read_paragraphs, read_tasks, sha256_hex, TaskExample};
-use trainer::eval::{load_session, perplexity, score_tasks, EvalOptions};
+use trainer::eval::{load_session, page_tasks, perplexity, score_tasks, EvalOptions};
 use trainer::export;
 use trainer::init::seeded_var_builder;
 use trainer::model::ModelConfig;
@@ -50,6 +50,7 @@ fn below_floors(
         max_per_task: usize::MAX,
         perplexity_tokens: 0,
         samples: 0,
+        page_tasks: Some(page_tasks(&repo_file("static/tasks.json")).unwrap()),
     };
     let floors = &model.sample;
     // Only the tasks that have a floor need running, unless the mean has one.

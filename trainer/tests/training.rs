@@ -105,6 +105,7 @@ fn the_command_path_trains_exports_and_evaluates() {
             max_per_task: 3,
             perplexity_tokens: 200,
             samples: 1,
+            page_tasks: None,
         },
     )
     .unwrap();

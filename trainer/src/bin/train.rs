@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use trainer::eval::{evaluate, EvalOptions};
+use trainer::eval::{evaluate, page_tasks, EvalOptions};
 use trainer::model::ModelConfig;
 use trainer::run::{run, RunOptions, Stage};
 use trainer::ship::{ShipModel, ShipOptions};
@@ -250,6 +250,7 @@ fn eval(args: &Args) -> Result<()> {
         max_per_task: args.or("max-per-task", 200)?,
         perplexity_tokens: args.or("ppl-tokens", 20_000)?,
         samples: args.or("samples", 3)?,
+        page_tasks: Some(page_tasks(&repo_file("static/tasks.json"))?),
     };
     let report = evaluate(&dir, &args.path("data", "data"), &tokenizer_json, &opts)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
@@ -297,6 +298,7 @@ fn ship(args: &Args) -> Result<()> {
             max_per_task: args.or("max-per-task", 1000)?,
             perplexity_tokens: args.or("ppl-tokens", 20_000)?,
             samples: 3,
+            page_tasks: Some(page_tasks(&repo_file("static/tasks.json"))?),
         },
     };
     let manifest = trainer::ship::ship(&opts)?;
