@@ -72,17 +72,12 @@ pub struct EvalOptions {
 impl EvalOptions {
     /// Tokens the page lets the model write for `ex`.
     fn max_new_tokens(&self, session: &Session, ex: &TaskExample, target: &str) -> Result<usize> {
-        let arch = match session.model {
-            Model::Gpt2(_) => "gpt2",
-            Model::T5(_) => "t5",
-        };
         let page = self.page_tasks.as_ref();
-        Ok(
-            match page.and_then(|t| t.find(arch, &format!("lab_{}", ex.task))) {
-                Some(task) => task.max_new_tokens,
-                None => data::encode(&session.tokenizer, target)?.len() + 8,
-            },
-        )
+        let id = format!("lab_{}", ex.task);
+        Ok(match page.and_then(|t| t.find(&session.info.arch, &id)) {
+            Some(task) => task.max_new_tokens,
+            None => data::encode(&session.tokenizer, target)?.len() + 8,
+        })
     }
 }
 

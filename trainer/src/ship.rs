@@ -117,12 +117,12 @@ fn ship_model(
     text: &[String],
 ) -> Result<Value> {
     let stages = stage_recipes(&m.dir)?;
-    let (pretrain, finetunes): (Vec<&Value>, Vec<&Value>) =
+    let (pretrains, finetunes): (Vec<&Value>, Vec<&Value>) =
         stages.iter().partition(|r| r["stage"] == "pretrain");
     let finetune = *finetunes
         .last()
         .with_context(|| format!("{} holds no fine-tuned model", m.dir.display()))?;
-    let pretrain = pretrain.first().copied();
+    let pretrain = pretrains.last().copied();
 
     let folder = opts.to.join(&m.id);
     std::fs::create_dir_all(&folder)?;
@@ -164,8 +164,15 @@ fn ship_model(
     let text_ppl = eval::perplexity(&session, text, usize::MAX)?;
 
     let seconds = |r: &Value| r["report"]["seconds"].as_f64().unwrap_or(0.0);
-    let pre_s = pretrain.map(seconds);
+    // Every phase counts, continued runs included.
+    let pre_s = pretrain.map(|_| pretrains.iter().map(|r| seconds(r)).sum::<f64>());
     let fine_s: f64 = finetunes.iter().map(|r| seconds(r)).sum();
+    let earlier = |phases: &[&Value]| -> Vec<Value> {
+        phases[..phases.len().saturating_sub(1)]
+            .iter()
+            .map(|r| stage_summary(r))
+            .collect()
+    };
     Ok(json!({
         "id": m.id,
         "label": m.label,
@@ -181,9 +188,10 @@ fn ship_model(
         "compact_vocab": finetune["compact_vocab"],
         "seed": finetune["options"]["seed"],
         "recipe": {
+            // Earlier runs the last of each stage continued (`--init`), in order.
+            "pretrain_phases": earlier(&pretrains),
             "pretrain": pretrain.map(stage_summary),
-            // Earlier fine-tuning runs this one continued (`--init`), in order.
-            "finetune_phases": finetunes[..finetunes.len() - 1].iter().map(|r| stage_summary(r)).collect::<Vec<_>>(),
+            "finetune_phases": earlier(&finetunes),
             "finetune": stage_summary(finetune),
         },
         "training_seconds": {
