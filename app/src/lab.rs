@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use protocol::catalog::{Catalog, Source};
 use protocol::tasks::Tasks;
 use protocol::{
-    CachedFile, Event, FileSource, GenerationSettings, GenerationStats, LabelProbability,
-    ModelInfo, ModelSpec, Request, RequestId, StopReason, TokenStep,
+    CachedFile, Event, GenerationSettings, GenerationStats, HeldModel, LabelProbability, ModelInfo,
+    ModelSpec, Request, RequestId, StopReason, TokenStep,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -78,6 +78,8 @@ pub fn now_ms() -> f64 {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Run {
     pub id: RequestId,
+    /// The model that ran it, as the worker said.
+    pub model: String,
     pub prompt_ids: Vec<u32>,
     /// The settings as the worker echoed them back.
     pub echoed: Option<GenerationSettings>,
@@ -90,7 +92,10 @@ pub struct Run {
 #[derive(Clone, Copy)]
 pub struct Lab {
     pub worker: RwSignal<WorkerStatus>,
-    pub model: RwSignal<Option<ModelInfo>>,
+    /// The models the worker holds (one per architecture), as it last said.
+    pub held: RwSignal<Vec<HeldModel>>,
+    /// Architecture of the held model the playground uses ("" = none).
+    pub active: RwSignal<String>,
     pub loading: RwSignal<Option<RequestId>>,
     pub download: RwSignal<Option<Download>>,
     pub tokenized: RwSignal<Option<(Vec<u32>, Vec<String>)>>,
@@ -121,8 +126,6 @@ pub struct Lab {
     pub cache: RwSignal<Option<CacheView>>,
     /// Counts the worker's cache listings, so a test can wait for a fresh one.
     pub cache_version: RwSignal<u64>,
-    /// Where the loaded model's files came from (network or cache).
-    pub loaded_files: RwSignal<Vec<FileSource>>,
     /// A sentence about the last load that is not an error (cancelled).
     pub notice: RwSignal<Option<String>>,
     /// Milliseconds from opening the page to the first model ready.
@@ -131,16 +134,23 @@ pub struct Lab {
     pub started_up: RwSignal<bool>,
     /// Object URLs of local files being loaded, freed when the load ends.
     pub local_urls: StoredValue<Vec<(RequestId, String)>>,
-    /// The model the worker still holds while another loads: shown again
-    /// when that load fails or is cancelled.
-    pub previous: StoredValue<Option<(ModelInfo, Vec<FileSource>)>>,
+    /// The load under way takes over the playground when it succeeds (a
+    /// default model loading beside the playground's does not).
+    pub load_activates: StoredValue<bool>,
+    /// Start-up still loads the catalog's default models beside the
+    /// playground's, one per architecture the worker does not hold yet;
+    /// the catalog ids it tried, and its load under way.
+    pub loading_defaults: StoredValue<bool>,
+    pub defaults_tried: StoredValue<Vec<String>>,
+    pub default_load: StoredValue<Option<RequestId>>,
 }
 
 impl Lab {
     pub fn new() -> Self {
         Self {
             worker: RwSignal::new(WorkerStatus::Starting),
-            model: RwSignal::new(None),
+            held: RwSignal::new(Vec::new()),
+            active: RwSignal::new(String::new()),
             loading: RwSignal::new(None),
             download: RwSignal::new(None),
             tokenized: RwSignal::new(None),
@@ -162,12 +172,90 @@ impl Lab {
             hub: RwSignal::new(String::new()),
             cache: RwSignal::new(None),
             cache_version: RwSignal::new(0),
-            loaded_files: RwSignal::new(Vec::new()),
             notice: RwSignal::new(None),
             first_ready_ms: RwSignal::new(None),
             started_up: RwSignal::new(false),
             local_urls: StoredValue::new(Vec::new()),
-            previous: StoredValue::new(None),
+            load_activates: StoredValue::new(true),
+            loading_defaults: StoredValue::new(true),
+            defaults_tried: StoredValue::new(Vec::new()),
+            default_load: StoredValue::new(None),
+        }
+    }
+
+    /// The held model the playground uses (tracked).
+    pub fn active_model(self) -> Option<HeldModel> {
+        let arch = self.active.get();
+        self.held
+            .with(|h| h.iter().find(|m| m.info.arch == arch).cloned())
+    }
+
+    /// What the playground's model is (tracked).
+    pub fn model(self) -> Option<ModelInfo> {
+        self.active_model().map(|m| m.info)
+    }
+
+    /// The held model whose files are `spec`'s, if any.
+    fn held_as(self, spec: &ModelSpec) -> Option<HeldModel> {
+        self.held
+            .with_untracked(|h| h.iter().find(|m| &m.spec == spec).cloned())
+    }
+
+    /// Gives the playground the held model of `arch`. The chosen task moves
+    /// to that model's family (a T5 prefix becomes the GPT-2 format of the
+    /// same task), the user's own text stays; the address fields show its
+    /// files, so a reload or a shared link opens with it.
+    pub fn activate(self, arch: &str) {
+        let Some(model) = self
+            .held
+            .with_untracked(|h| h.iter().find(|m| m.info.arch == arch).cloned())
+        else {
+            return;
+        };
+        let old_arch = self.active.get_untracked();
+        if old_arch != arch {
+            self.labels.set(None);
+            self.carry_task_over(&old_arch, arch);
+        }
+        // A local file's address dies with its load: the fields keep theirs.
+        if !model.spec.weights_url.starts_with("blob:") {
+            let field = |url: Option<String>| url.unwrap_or_default();
+            self.weights_url.set(model.spec.weights_url);
+            self.config_url.set(field(model.spec.config_url));
+            self.tokenizer_url.set(field(model.spec.tokenizer_url));
+        }
+        self.active.set(arch.to_string());
+    }
+
+    /// Rewraps the prompt from the task's form for `from` models into its
+    /// form for `to` models; a task `to` models lack leaves free text.
+    fn carry_task_over(self, from: &str, to: &str) {
+        let Some(tasks) = self.tasks.get_untracked() else {
+            return;
+        };
+        let id = self.task.get_untracked();
+        if from.is_empty() || id.is_empty() {
+            return;
+        }
+        let prompt = self.prompt.get_untracked();
+        let text = tasks
+            .find(from, &id)
+            .and_then(|t| t.strip(&prompt))
+            .unwrap_or(&prompt)
+            .to_string();
+        match tasks.find(to, &id) {
+            Some(task) => {
+                self.prompt.set(task.render(&text, None));
+                self.settings.update(|s| {
+                    s.max_new_tokens = task.max_new_tokens;
+                    s.stop = task.stop.clone();
+                });
+            }
+            None => {
+                self.prompt.set(text);
+                self.task.set(String::new());
+                self.settings.update(|s| s.stop.clear());
+            }
         }
     }
 
@@ -182,7 +270,8 @@ impl Lab {
             .unwrap_or_default()
     }
 
-    /// Puts a catalog model's files in the URL fields and loads it.
+    /// Puts a catalog model's files in the URL fields and loads it; one the
+    /// worker holds already is switched to at once.
     pub fn load_catalog_model(self, id: &str) {
         let hub = self.hub_url();
         let Some(spec) = self.catalog.with_untracked(|c| {
@@ -192,6 +281,10 @@ impl Lab {
         }) else {
             return;
         };
+        if let Some(held) = self.held_as(&spec) {
+            self.activate(&held.info.arch);
+            return;
+        }
         self.weights_url.set(spec.weights_url.clone());
         self.config_url
             .set(spec.config_url.clone().unwrap_or_default());
@@ -204,8 +297,9 @@ impl Lab {
     /// with the previous catalog model belongs to that model, not this one.
     pub fn edit_weights_url(self, url: String) {
         // The user is choosing a model: the page's start-up must not load
-        // its default over what they typed.
+        // its defaults over what they typed.
         self.started_up.set(true);
+        self.stop_loading_defaults();
         let hub = self.hub_url();
         let previous = self.weights_url.get_untracked();
         let spec = self.catalog.with_untracked(|c| {
@@ -234,6 +328,7 @@ impl Lab {
                     Ok(catalog) => {
                         self.catalog.set(Some(catalog));
                         self.start_up();
+                        self.load_next_default();
                     }
                     Err(e) => self.error.set(Some(e)),
                 },
@@ -246,7 +341,8 @@ impl Lab {
 
     /// Once the worker, the catalog and the cache listing are known, loads
     /// what the page should open with: the saved model when it needs no
-    /// network (shipped with the page, or cached), else the default model.
+    /// network (shipped with the page, or cached), else the default model;
+    /// then the other default models beside it ([`Lab::load_next_default`]).
     fn start_up(self) {
         if self.started_up.get_untracked() {
             return;
@@ -299,20 +395,49 @@ impl Lab {
         }
     }
 
-    /// The load `id` is over: frees the local files' object URLs and, unless
-    /// it succeeded, shows again the model the worker kept.
-    fn end_load(self, id: RequestId, succeeded: bool) {
+    /// Start-up loads no more default models: the user chose one.
+    fn stop_loading_defaults(self) {
+        self.loading_defaults.set_value(false);
+    }
+
+    /// Loads the next catalog default whose architecture the worker does not
+    /// hold yet, beside the playground's model, once nothing else loads: so
+    /// the page opens with a T5 and a GPT-2.
+    fn load_next_default(self) {
+        if !self.loading_defaults.get_value()
+            || !self.started_up.get_untracked()
+            || self.loading.get_untracked().is_some()
+        {
+            return;
+        }
+        let hub = self.hub_url();
+        let held: Vec<String> = self
+            .held
+            .with_untracked(|h| h.iter().map(|m| m.info.arch.clone()).collect());
+        let tried = self.defaults_tried.get_value();
+        let next = self.catalog.with_untracked(|c| {
+            c.as_ref().and_then(|c| {
+                c.default_models()
+                    .find(|m| !held.contains(&m.arch) && !tried.contains(&m.id))
+                    .map(|m| (m.id.clone(), m.spec(&hub)))
+            })
+        });
+        match next {
+            Some((id, spec)) => {
+                self.defaults_tried.update_value(|t| t.push(id));
+                let load = self.send_load(spec, false);
+                self.default_load.set_value(Some(load));
+            }
+            None => self.stop_loading_defaults(),
+        }
+    }
+
+    /// The load `id` is over: frees the local files' object URLs and goes
+    /// on with start-up's default models.
+    fn end_load(self, id: RequestId) {
         if self.loading.get_untracked() == Some(id) {
             self.loading.set(None);
             self.download.set(None);
-            match self.previous.get_value() {
-                Some((info, files)) if !succeeded => {
-                    self.model.set(Some(info));
-                    self.loaded_files.set(files);
-                }
-                _ => {}
-            }
-            self.previous.set_value(None);
         }
         // Whatever the outcome, show what the cache now holds.
         self.refresh_cache();
@@ -324,6 +449,7 @@ impl Lab {
                 *load != id
             })
         });
+        self.load_next_default();
     }
 
     /// Loads the model the URL fields name.
@@ -381,7 +507,8 @@ impl Lab {
                 lab.error.set(Some(format!(
                     "The model worker crashed ({why}). It was restarted; load the model again."
                 )));
-                lab.model.set(None);
+                lab.held.set(Vec::new());
+                lab.active.set(String::new());
                 lab.loading.set(None);
                 lab.run.update(|r| {
                     if let Some(r) = r {
@@ -413,11 +540,22 @@ impl Lab {
                 self.start_up();
             }
             Event::LoadCancelled { id } => {
-                if self.loading.get_untracked() == Some(id) {
+                let by_user = self.loading.get_untracked() == Some(id);
+                if by_user {
                     self.notice
                         .set(Some("Download cancelled: nothing of it was kept.".into()));
                 }
-                self.end_load(id, false);
+                if self.default_load.get_value() == Some(id) {
+                    if by_user {
+                        self.stop_loading_defaults();
+                    } else {
+                        // Another load took its turn: it is tried again after.
+                        self.defaults_tried.update_value(|t| {
+                            t.pop();
+                        });
+                    }
+                }
+                self.end_load(id);
             }
             Event::Tokenized { ids, tokens, .. } => self.tokenized.set(Some((ids, tokens))),
             Event::LabelProbabilities { labels, .. } => self.labels.set(Some(labels)),
@@ -447,23 +585,29 @@ impl Lab {
                     });
                 });
             }
-            Event::Loaded { id, info, files } => {
+            Event::Held { models } => self.held.set(models),
+            Event::Loaded { id, info, .. } => {
                 if self.loading.get_untracked() != Some(id) {
                     return;
                 }
-                self.end_load(id, true);
-                self.error.set(None);
-                self.model.set(Some(info));
-                self.loaded_files.set(files);
+                // A default loaded beside the playground's model takes the
+                // playground only when it has none.
+                if self.load_activates.get_value() || self.active.get_untracked().is_empty() {
+                    self.error.set(None);
+                    self.activate(&info.arch);
+                }
                 if self.first_ready_ms.get_untracked().is_none() {
                     self.first_ready_ms.set(Some(now_ms()));
                 }
+                self.end_load(id);
             }
             Event::Started {
                 id,
+                model,
                 prompt_ids,
                 settings,
             } => self.update_run(id, |r| {
+                r.model = model;
                 r.prompt_ids = prompt_ids;
                 r.echoed = Some(settings);
             }),
@@ -473,7 +617,7 @@ impl Lab {
             }
             Event::Error { id, message } => {
                 if let Some(id) = id.filter(|&id| self.loading.get_untracked() == Some(id)) {
-                    self.end_load(id, false);
+                    self.end_load(id);
                 }
                 if let Some(id) = id {
                     self.update_run(id, |r| {
@@ -494,21 +638,22 @@ impl Lab {
         });
     }
 
-    /// Loads a model; a load still under way is cancelled first.
+    /// Loads a model for the playground; a load still under way is
+    /// cancelled first. The playground keeps its model until this one is in.
     pub fn load(self, spec: ModelSpec) -> RequestId {
         // A model the user asked for wins over the one the page opens with.
         self.started_up.set(true);
-        self.cancel_load();
-        let id = worker_link::next_id();
         self.error.set(None);
         self.notice.set(None);
+        self.send_load(spec, true)
+    }
+
+    fn send_load(self, spec: ModelSpec, activates: bool) -> RequestId {
+        self.cancel_load();
+        let id = worker_link::next_id();
         self.loading.set(Some(id));
         self.download.set(None);
-        if let Some(info) = self.model.get_untracked() {
-            self.previous
-                .set_value(Some((info, self.loaded_files.get_untracked())));
-        }
-        self.model.set(None);
+        self.load_activates.set_value(activates);
         worker_link::send(&Request::Load { id, model: spec });
         id
     }

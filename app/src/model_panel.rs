@@ -88,6 +88,14 @@ fn CatalogItem(model: CatalogModel) -> impl IntoView {
         let spec = spec.clone();
         move || lab.weights_url.get() == spec().weights_url
     };
+    // Loaded in the worker: its button switches to it, nothing is fetched.
+    let held = {
+        let spec = spec.clone();
+        move || {
+            let spec = spec();
+            lab.held.with(|h| h.iter().any(|m| m.spec == spec))
+        }
+    };
     let size = format!(
         "{}{}",
         if model.exact_size { "" } else { "≈ " },
@@ -98,9 +106,11 @@ fn CatalogItem(model: CatalogModel) -> impl IntoView {
         _ => "ships with the page".to_string(),
     };
     let cached_badge = cached.clone();
+    let held_badge = held.clone();
+    let held_label = held.clone();
     view! {
         <li data-model=model.id.clone() data-cached=move || cached().to_string()
-            class:current=current>
+            data-held=move || held().to_string() class:current=current>
             <div class="catalog-text">
                 <strong>{model.label.clone()}</strong>
                 <span class="meta">
@@ -111,11 +121,14 @@ fn CatalogItem(model: CatalogModel) -> impl IntoView {
                     <Show when=cached_badge>
                         <span class="badge cached">"cached"</span>
                     </Show>
+                    <Show when=held_badge>
+                        <span class="badge held">"loaded"</span>
+                    </Show>
                 </span>
                 <span class="note">{model.note.clone()}</span>
             </div>
             <button class="load-model" on:click=move |_| lab.load_catalog_model(&id)>
-                "Load"
+                {move || if held_label() { "Use" } else { "Load" }}
             </button>
         </li>
     }
@@ -176,14 +189,15 @@ fn LoadNotice() -> impl IntoView {
 fn ModelCard() -> impl IntoView {
     let lab = expect_context::<Lab>();
     move || {
-        lab.model.get().map(|m| {
+        lab.active_model().map(|held| {
+            let m = held.info;
             let types = m
                 .tensor_types
                 .iter()
                 .map(|(t, n)| format!("{n}× {t}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let files = lab.loaded_files.get();
+            let files = held.files;
             let from_cache = files.iter().all(|f| f.from_cache);
             let sources = files
                 .iter()

@@ -21,12 +21,14 @@ pub fn Playground() -> impl IntoView {
         lab.selected_step.set(None);
         lab.run.set(Some(Run {
             id,
+            model: String::new(),
             max_new_tokens: s.max_new_tokens,
             temperature: s.temperature,
             ..Default::default()
         }));
         worker_link::send(&Request::Generate {
             id,
+            arch: lab.active.get_untracked(),
             prompt: prompt.get_untracked(),
             settings: s,
         });
@@ -44,10 +46,10 @@ pub fn Playground() -> impl IntoView {
             stop();
         }
     };
-    let no_model = move || lab.model.get().is_none();
+    let no_model = move || lab.model().is_none();
     // The tasks of the loaded model's family: T5 prefixes or GPT-2 formats.
     let tasks = move || -> Vec<Task> {
-        let arch = lab.model.with(|m| m.as_ref().map(|m| m.arch.clone()));
+        let arch = lab.model().map(|m| m.arch);
         lab.tasks.with(|t| match (t, arch.as_deref()) {
             (Some(t), Some("t5")) => t.t5.clone(),
             (Some(t), Some(_)) => t.gpt2.clone(),
@@ -89,6 +91,7 @@ pub fn Playground() -> impl IntoView {
             lab.error.set(None);
             worker_link::send(&Request::Classify {
                 id: worker_link::next_id(),
+                arch: lab.active.get_untracked(),
                 prompt: prompt.get_untracked(),
                 labels: task.labels,
             });
@@ -98,6 +101,7 @@ pub fn Playground() -> impl IntoView {
     view! {
         <section class="panel" id="playground">
             <h2>"Playground"</h2>
+            <ModelSwitch/>
             <div class="row">
                 <label class="inline">"Task"
                     <select id="task-select" on:change=switch_task>
@@ -194,13 +198,46 @@ fn Output() -> impl IntoView {
             let echoed = run.echoed.as_ref().and_then(|s| serde_json::to_string(s).ok()).unwrap_or_default();
             let prompt_ids = run.prompt_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" ");
             view! {
-                <div id="output" class="output" data-run=run.id.to_string()
+                <div id="output" class="output" data-run=run.id.to_string() data-model=run.model.clone()
                     data-prompt-ids=prompt_ids data-settings=echoed
                     data-ids=ids>{tokens}</div>
                 <p id="run-stats" class="stats" data-reason=reason data-generated=computed
                     data-decode-tok-s=decode_speed data-prefill-tok-s=prefill_speed>{status}</p>
             }
         })
+    }
+}
+
+/// One button per model the worker holds: the pressed one answers here.
+/// Switching is instant, both models stay loaded.
+#[component]
+fn ModelSwitch() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    view! {
+        <div id="model-switch" class="row switch" role="group" aria-label="Model">
+            <span class="switch-label">"Model"</span>
+            {move || lab.held.get().into_iter().map(|m| {
+                let arch = m.info.arch.clone();
+                let active = {
+                    let arch = arch.clone();
+                    move || lab.active.get() == arch
+                };
+                let family = match arch.as_str() {
+                    "t5" => "T5, encoder–decoder",
+                    _ => "GPT-2, decoder-only",
+                };
+                let pressed = active.clone();
+                let select = arch.clone();
+                view! {
+                    <button class="secondary" data-arch=arch data-name=m.info.name.clone()
+                        class:active=active aria-pressed=move || pressed().to_string()
+                        disabled=move || lab.generating()
+                        on:click=move |_| lab.activate(&select)>
+                        {format!("{} · {family}", m.info.name)}
+                    </button>
+                }
+            }).collect_view()}
+        </div>
     }
 }
 

@@ -44,7 +44,8 @@ pub struct CatalogModel {
     #[serde(default)]
     pub exact_size: bool,
     pub quant: String,
-    /// Loaded when the page opens with nothing saved.
+    /// Loaded when the page opens: the first default into the playground
+    /// (unless a saved model takes its place), the others beside it.
     #[serde(default)]
     pub default: bool,
     #[serde(default)]
@@ -68,15 +69,30 @@ impl Catalog {
                     m.id, m.arch
                 ));
             }
+            if m.default
+                && catalog
+                    .models
+                    .iter()
+                    .any(|o| o.default && o.arch == m.arch && o.id != m.id)
+            {
+                return Err(format!(
+                    "catalog model {} is one of two {} defaults: the worker holds one model per architecture",
+                    m.id, m.arch
+                ));
+            }
         }
         Ok(catalog)
     }
 
+    /// The model the page opens with in its playground.
     pub fn default_model(&self) -> Option<&CatalogModel> {
-        self.models
-            .iter()
-            .find(|m| m.default)
-            .or(self.models.first())
+        self.default_models().next().or(self.models.first())
+    }
+
+    /// The models the page opens with, one per architecture at most: the
+    /// first is the playground's, the others load beside it.
+    pub fn default_models(&self) -> impl Iterator<Item = &CatalogModel> {
+        self.models.iter().filter(|m| m.default)
     }
 
     /// The catalog entry whose weights are at `weights_url` under `hub`.
@@ -126,11 +142,14 @@ mod tests {
     #[test]
     fn the_shipped_catalog_reads_and_its_page_files_exist_with_the_stated_sizes() {
         let catalog = shipped();
-        // The page opens with the lab's own trained T5 (issue #5).
+        // The page opens with the lab's own trained T5 in the playground
+        // and the lab's GPT-2 loaded beside it (issue #5).
         assert_eq!(
             catalog.default_model().map(|m| m.id.as_str()),
             Some("lab-t5")
         );
+        let defaults: Vec<_> = catalog.default_models().map(|m| m.id.as_str()).collect();
+        assert_eq!(defaults, ["lab-t5", "lab-gpt2"]);
         for id in ["lab-gpt2", "t5-small", "flan-t5-base", "gpt2", "distilgpt2"] {
             assert!(catalog.models.iter().any(|m| m.id == id), "{id} missing");
         }

@@ -37,11 +37,14 @@ pub enum Request {
         tokenizer_url: String,
         text: String,
     },
-    /// Downloads the files of a model and loads it, replacing the loaded one.
+    /// Downloads the files of a model and loads it. The worker holds one
+    /// model per architecture, so a T5 and a GPT-2 stay loaded side by side:
+    /// this replaces only the held model of the same architecture.
     Load { id: RequestId, model: ModelSpec },
-    /// Streams a continuation of `prompt` from the loaded model.
+    /// Streams a continuation of `prompt` from the held model of `arch`.
     Generate {
         id: RequestId,
+        arch: String,
         prompt: String,
         settings: GenerationSettings,
     },
@@ -50,6 +53,7 @@ pub enum Request {
     /// The probability of each label word as the model's first output token.
     Classify {
         id: RequestId,
+        arch: String,
         prompt: String,
         labels: Vec<String>,
     },
@@ -138,6 +142,11 @@ pub enum Event {
         info: ModelInfo,
         files: Vec<FileSource>,
     },
+    /// Every model the worker holds now, one per architecture; sent when a
+    /// load succeeds, just before its [`Event::Loaded`].
+    Held {
+        models: Vec<HeldModel>,
+    },
     /// The load `id` was cancelled by the page; nothing of it was kept.
     LoadCancelled {
         id: RequestId,
@@ -149,9 +158,11 @@ pub enum Event {
         files: Vec<CachedFile>,
         note: Option<String>,
     },
-    /// Generation began: the prompt as token ids and the settings in force.
+    /// Generation began: the model that runs it (its name), the prompt as
+    /// token ids and the settings in force.
     Started {
         id: RequestId,
+        model: String,
         prompt_ids: Vec<u32>,
         settings: GenerationSettings,
     },
@@ -174,6 +185,14 @@ pub enum Event {
         id: Option<RequestId>,
         message: String,
     },
+}
+
+/// A model the worker holds: where its files came from and what it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeldModel {
+    pub spec: ModelSpec,
+    pub info: ModelInfo,
+    pub files: Vec<FileSource>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -260,6 +279,7 @@ mod tests {
     fn requests_round_trip_through_json() {
         let request = Request::Generate {
             id: 7,
+            arch: "gpt2".into(),
             prompt: "Hello".into(),
             settings: GenerationSettings::default(),
         };

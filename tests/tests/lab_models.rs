@@ -1,5 +1,6 @@
 //! The pair the page ships (issue #5) in headless Chromium: the page opens
-//! with the lab's T5 from its own files, and each lab model holds its
+//! with the lab's T5 in the playground and the lab's GPT-2 loaded beside it,
+//! both from the page's own files, and each lab model holds its
 //! quality floors (`static/models/manifest.json`, written by `train ship`)
 //! on the fixed held-out sample, run through the task switcher as a user
 //! would; an untrained model (the random-weight test model of the same
@@ -7,6 +8,7 @@
 
 use e2e::{repo_root, Page};
 use protocol::manifest::{Manifest, Measured, Tally};
+use protocol::tasks::Tasks;
 use serde_json::{json, Value};
 
 fn manifest() -> Manifest {
@@ -141,20 +143,122 @@ async fn the_page_opens_with_the_lab_t5_and_it_holds_its_floors() {
     page.close().await;
 }
 
+fn tasks() -> Tasks {
+    let path = repo_root().join("static/tasks.json");
+    Tasks::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Runs the prompt in the box greedily: the model the worker says ran it,
+/// and its answer.
+async fn run(page: &Page) -> (String, String) {
+    page.set_value("#temperature", "0").await;
+    page.generate(60).await;
+    let model = page.attr("#output", "data-model").await.unwrap_or_default();
+    (model, output_text(page).await)
+}
+
 #[tokio::test]
-async fn the_lab_gpt2_continues_text_and_holds_its_floors() {
+async fn the_lab_gpt2_is_loaded_beside_the_t5_continues_text_and_holds_its_floors() {
     let page = Page::open().await;
     page.wait_attr("#worker-status", "data-ready", "true", 60)
         .await;
+    page.wait_attr("#model-info", "data-name", "lab-t5", 60)
+        .await;
+    // The worker says it holds both: its list of held models makes the
+    // playground's model switch.
+    page.wait_for("the worker to hold the lab GPT-2 too", 60, || async {
+        page.attr("#model-switch [data-arch='gpt2']", "data-name")
+            .await
+            .filter(|n| n == "lab-gpt2")
+    })
+    .await;
+    let both_ready_ms = page.js("return performance.now();", vec![]).await;
+    eprintln!("page open to both lab models held: {both_ready_ms} ms");
+    std::fs::create_dir_all(repo_root().join("test-artifacts")).unwrap();
+    std::fs::write(
+        repo_root().join("test-artifacts/both-models-ready.json"),
+        json!({ "both_models_held_ms": both_ready_ms }).to_string(),
+    )
+    .unwrap();
+    assert_eq!(
+        page.attr("#model-switch [data-arch='t5']", "data-name")
+            .await
+            .as_deref(),
+        Some("lab-t5")
+    );
+    assert_eq!(
+        page.attr("#catalog [data-model='lab-gpt2']", "data-held")
+            .await
+            .as_deref(),
+        Some("true")
+    );
+    let gpt2_file = "models/lab-gpt2/model.gguf";
+    assert_eq!(page.requests(gpt2_file).len(), 1);
+    // A model the worker loaded again would come from the browser's cache,
+    // unseen by the server: the files of the model in use tell.
+    let not_reloaded = || async {
+        assert_eq!(
+            page.attr("#model-info", "data-from-cache").await.as_deref(),
+            Some("false"),
+            "the worker loaded the model again (from the cache) instead of switching"
+        );
+    };
+
+    // One input, one task, both models: the T5 answers its prefix...
+    let tasks = tasks();
+    let input = "freedom of the people";
+    page.set_value("#task-select", "").await;
+    page.set_value("#prompt", input).await;
+    page.set_value("#task-select", "lab_reverse").await;
+    let t5_prompt = tasks.find("t5", "lab_reverse").unwrap().render(input, None);
+    assert_eq!(page.value("#prompt").await, t5_prompt);
+    let (model, t5_answer) = run(&page).await;
+    assert_eq!(model, "lab-t5");
+    assert!(!t5_answer.is_empty());
+
+    // ...then, switched to at once, nothing fetched, the GPT-2 gets the
+    // same task in its own prompt format.
+    page.click("#model-switch [data-arch='gpt2']").await;
+    page.wait_attr("#model-info", "data-name", "lab-gpt2", 5)
+        .await;
+    not_reloaded().await;
+    let gpt2_prompt = tasks
+        .find("gpt2", "lab_reverse")
+        .unwrap()
+        .render(input, None);
+    assert_eq!(page.value("#prompt").await, gpt2_prompt);
+    assert_eq!(page.value("#task-select").await, "lab_reverse");
+    let (model, gpt2_answer) = run(&page).await;
+    assert_eq!(model, "lab-gpt2");
+    assert!(!gpt2_answer.is_empty());
+    page.screenshot("lab-gpt2-beside-t5").await;
+
+    // Back to the T5: the same answer as before (greedy), still not reloaded.
+    page.click("#model-switch [data-arch='t5']").await;
+    page.wait_attr("#model-info", "data-name", "lab-t5", 5)
+        .await;
+    assert_eq!(page.value("#prompt").await, t5_prompt);
+    assert_eq!(run(&page).await, ("lab-t5".to_string(), t5_answer));
+    assert_eq!(page.requests("models/lab-t5/model.gguf").len(), 1);
+    assert_eq!(page.requests(gpt2_file).len(), 1);
+    not_reloaded().await;
+
+    // Plain continuation: the lab GPT-2 writes on from a prompt. The
+    // catalog's button for a held model switches to it as well.
     load(&page, "lab-gpt2").await;
-    // Plain continuation: the lab GPT-2 writes on from a prompt.
+    not_reloaded().await;
     page.set_value("#task-select", "continue").await;
     page.set_value("#prompt", "The Congress of the United States")
         .await;
     page.set_value("#max-new-tokens", "20").await;
     let (ids, settings) = page.generate(60).await;
     assert_eq!(settings["max_new_tokens"], json!(20));
+    assert_eq!(
+        page.attr("#output", "data-model").await.as_deref(),
+        Some("lab-gpt2")
+    );
     assert!(!ids.is_empty() && !output_text(&page).await.is_empty());
+    assert_eq!(page.requests(gpt2_file).len(), 1);
     page.screenshot("lab-gpt2-continue").await;
     floors_hold_and_untrained_fails(&page, "lab-gpt2", "tiny-gpt2").await;
     page.close().await;

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use js_sys::{Promise, Reflect, Uint8Array};
-use protocol::{Event, FileSource, GenerationSettings, ModelSpec, Request, RequestId};
+use protocol::{Event, FileSource, GenerationSettings, HeldModel, ModelSpec, Request, RequestId};
 use tokenizers::Tokenizer;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -19,9 +19,16 @@ use crate::session::{load_model, tokenizer_from_bytes, Session};
 
 mod cache;
 
+/// A loaded model and what the page is told about it.
+struct Held {
+    session: Rc<Session>,
+    about: HeldModel,
+}
+
 #[derive(Default)]
 struct State {
-    session: Option<Rc<Session>>,
+    /// One model per architecture, in the order they were loaded.
+    held: Vec<Held>,
     tokenizers: HashMap<String, Rc<Tokenizer>>,
     cancelled: HashSet<RequestId>,
 }
@@ -112,15 +119,17 @@ fn handle(request: Request) {
         Request::ClearCache { id } => spawn_local(async move {
             post(&cache::contents(id, true).await);
         }),
-        Request::Classify { id, prompt, labels } => {
-            let answer = STATE
-                .with(|s| s.borrow().session.clone())
-                .ok_or_else(|| "no model is loaded yet: load one first".to_string())
-                .and_then(|session| {
-                    session
-                        .label_probabilities(&prompt, &labels)
-                        .map_err(|e| crate::plain_error(&e))
-                });
+        Request::Classify {
+            id,
+            arch,
+            prompt,
+            labels,
+        } => {
+            let answer = held_session(&arch).and_then(|session| {
+                session
+                    .label_probabilities(&prompt, &labels)
+                    .map_err(|e| crate::plain_error(&e))
+            });
             match answer {
                 Ok(labels) => post(&Event::LabelProbabilities { id, labels }),
                 Err(message) => post(&Event::Error {
@@ -131,10 +140,11 @@ fn handle(request: Request) {
         }
         Request::Generate {
             id,
+            arch,
             prompt,
             settings,
         } => spawn_local(async move {
-            if let Err(message) = generate(id, &prompt, settings).await {
+            if let Err(message) = generate(id, &arch, &prompt, settings).await {
                 post(&Event::Error {
                     id: Some(id),
                     message,
@@ -142,6 +152,18 @@ fn handle(request: Request) {
             }
         }),
     }
+}
+
+/// The held model of architecture `arch`.
+fn held_session(arch: &str) -> Result<Rc<Session>, String> {
+    STATE.with(|s| {
+        s.borrow()
+            .held
+            .iter()
+            .find(|h| h.about.info.arch == arch)
+            .map(|h| h.session.clone())
+            .ok_or_else(|| format!("no {arch} model is loaded: load one first"))
+    })
 }
 
 async fn tokenizer(url: &str) -> Result<Rc<Tokenizer>, String> {
@@ -223,7 +245,24 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
         });
     }
     let info = session.info.clone();
-    STATE.with(|s| s.borrow_mut().session = Some(Rc::new(session)));
+    let about = HeldModel {
+        spec,
+        info: info.clone(),
+        files: sources.clone(),
+    };
+    // It replaces the held model of its architecture; the other stays.
+    let held = STATE.with(|s| {
+        let held = &mut s.borrow_mut().held;
+        held.retain(|h| h.about.info.arch != info.arch);
+        held.push(Held {
+            session: Rc::new(session),
+            about,
+        });
+        held.iter().map(|h| h.about.clone()).collect()
+    });
+    // What the worker holds first, so the page never shows a load as done
+    // before it can show the model.
+    post(&Event::Held { models: held });
     post(&Event::Loaded {
         id,
         info,
@@ -232,10 +271,13 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
     Ok(())
 }
 
-async fn generate(id: RequestId, prompt: &str, settings: GenerationSettings) -> Result<(), String> {
-    let session = STATE
-        .with(|s| s.borrow().session.clone())
-        .ok_or("no model is loaded yet: load one first")?;
+async fn generate(
+    id: RequestId,
+    arch: &str,
+    prompt: &str,
+    settings: GenerationSettings,
+) -> Result<(), String> {
+    let session = held_session(arch)?;
     if prompt.trim().is_empty() {
         return Err("the prompt is empty: type something first".into());
     }
@@ -250,6 +292,7 @@ async fn generate(id: RequestId, prompt: &str, settings: GenerationSettings) -> 
     .map_err(|e| crate::plain_error(&e))?;
     post(&Event::Started {
         id,
+        model: session.info.name.clone(),
         prompt_ids: generation.prompt_ids().to_vec(),
         settings,
     });
