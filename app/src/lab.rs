@@ -97,6 +97,8 @@ pub struct Lab {
     /// Architecture of the held model the playground uses ("" = none).
     pub active: RwSignal<String>,
     pub loading: RwSignal<Option<RequestId>>,
+    /// The name of the model that load is for.
+    pub loading_model: RwSignal<String>,
     pub download: RwSignal<Option<Download>>,
     pub tokenized: RwSignal<Option<(Vec<u32>, Vec<String>)>>,
     pub run: RwSignal<Option<Run>>,
@@ -152,6 +154,7 @@ impl Lab {
             held: RwSignal::new(Vec::new()),
             active: RwSignal::new(String::new()),
             loading: RwSignal::new(None),
+            loading_model: RwSignal::new(String::new()),
             download: RwSignal::new(None),
             tokenized: RwSignal::new(None),
             run: RwSignal::new(None),
@@ -652,6 +655,7 @@ impl Lab {
         self.cancel_load();
         let id = worker_link::next_id();
         self.loading.set(Some(id));
+        self.loading_model.set(spec.name.clone());
         self.download.set(None);
         self.load_activates.set_value(activates);
         worker_link::send(&Request::Load { id, model: spec });

@@ -154,10 +154,11 @@ fn DownloadProgress() -> impl IntoView {
             } else if let Some(rate) = d.rate() {
                 label.push_str(&format!(" · {}/s", bytes(rate as u64)));
             }
+            let model = lab.loading_model.get();
             let file = if d.file.is_empty() {
-                "Starting…".to_string()
+                format!("{model}: starting…")
             } else {
-                d.file.rsplit('/').next().unwrap_or(&d.file).to_string()
+                format!("{model}: {}", d.file.rsplit('/').next().unwrap_or(&d.file))
             };
             view! {
                 <div id="load-progress" class="progress" data-loaded=d.loaded.to_string()
@@ -217,7 +218,7 @@ fn ModelCard() -> impl IntoView {
                 <dl id="model-info" class="card" data-arch=m.arch.clone() data-name=m.name.clone()
                     data-params=m.parameters.to_string() data-from-cache=from_cache.to_string()
                     data-ready-ms=format!("{ready_ms:.0}")>
-                    <dt>"Loaded"</dt><dd>{m.name.clone()}</dd>
+                    <dt>"In the playground"</dt><dd>{m.name.clone()}</dd>
                     <dt>"Architecture"</dt><dd>{m.arch.clone()}</dd>
                     <dt>"Parameters"</dt><dd>{group_digits(m.parameters)}</dd>
                     <dt>"Shape"</dt>
