@@ -1,7 +1,7 @@
 //! The page's state: signals every component reads, updated by worker events.
 
 use leptos::prelude::*;
-use protocol::catalog::{Catalog, Source};
+use protocol::catalog::Catalog;
 use protocol::tasks::Tasks;
 use protocol::{
     CachedFile, Event, GenerationSettings, GenerationStats, HeldModel, LabelProbability, ModelInfo,
@@ -10,6 +10,7 @@ use protocol::{
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::start_up::{DefaultLoads, LoadEnd};
 use crate::worker_link;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -95,7 +96,7 @@ pub struct Lab {
     /// The models the worker holds (one per architecture), as it last said.
     pub held: RwSignal<Vec<HeldModel>>,
     /// Architecture of the held model the playground uses ("" = none).
-    pub active: RwSignal<String>,
+    pub playground_arch: RwSignal<String>,
     pub loading: RwSignal<Option<RequestId>>,
     /// The name of the model that load is for.
     pub loading_model: RwSignal<String>,
@@ -138,13 +139,9 @@ pub struct Lab {
     pub local_urls: StoredValue<Vec<(RequestId, String)>>,
     /// The load under way takes over the playground when it succeeds (a
     /// default model loading beside the playground's does not).
-    pub load_activates: StoredValue<bool>,
-    /// Start-up still loads the catalog's default models beside the
-    /// playground's, one per architecture the worker does not hold yet;
-    /// the catalog ids it tried, and its load under way.
-    pub loading_defaults: StoredValue<bool>,
-    pub defaults_tried: StoredValue<Vec<String>>,
-    pub default_load: StoredValue<Option<RequestId>>,
+    pub load_takes_playground: StoredValue<bool>,
+    /// Start-up's loads of the catalog's default models.
+    pub defaults: StoredValue<DefaultLoads>,
 }
 
 impl Lab {
@@ -152,7 +149,7 @@ impl Lab {
         Self {
             worker: RwSignal::new(WorkerStatus::Starting),
             held: RwSignal::new(Vec::new()),
-            active: RwSignal::new(String::new()),
+            playground_arch: RwSignal::new(String::new()),
             loading: RwSignal::new(None),
             loading_model: RwSignal::new(String::new()),
             download: RwSignal::new(None),
@@ -179,16 +176,14 @@ impl Lab {
             first_ready_ms: RwSignal::new(None),
             started_up: RwSignal::new(false),
             local_urls: StoredValue::new(Vec::new()),
-            load_activates: StoredValue::new(true),
-            loading_defaults: StoredValue::new(true),
-            defaults_tried: StoredValue::new(Vec::new()),
-            default_load: StoredValue::new(None),
+            load_takes_playground: StoredValue::new(true),
+            defaults: StoredValue::new(DefaultLoads::new()),
         }
     }
 
     /// The held model the playground uses (tracked).
     pub fn active_model(self) -> Option<HeldModel> {
-        let arch = self.active.get();
+        let arch = self.playground_arch.get();
         self.held
             .with(|h| h.iter().find(|m| m.info.arch == arch).cloned())
     }
@@ -204,22 +199,18 @@ impl Lab {
             .with_untracked(|h| h.iter().find(|m| &m.spec == spec).cloned())
     }
 
-    /// Gives the playground the held model of `arch`. The chosen task moves
-    /// to that model's family (a T5 prefix becomes the GPT-2 format of the
-    /// same task), the user's own text stays; the address fields show its
-    /// files, so a reload or a shared link opens with it.
-    pub fn activate(self, arch: &str) {
+    /// The user gives the playground the held model of `arch`: nothing is
+    /// loaded, and a load still under way no longer takes the playground.
+    /// The address fields show its files, so a reload or a shared link
+    /// opens with it.
+    pub fn switch_to(self, arch: &str) {
         let Some(model) = self
             .held
             .with_untracked(|h| h.iter().find(|m| m.info.arch == arch).cloned())
         else {
             return;
         };
-        let old_arch = self.active.get_untracked();
-        if old_arch != arch {
-            self.labels.set(None);
-            self.carry_task_over(&old_arch, arch);
-        }
+        self.load_takes_playground.set_value(false);
         // A local file's address dies with its load: the fields keep theirs.
         if !model.spec.weights_url.starts_with("blob:") {
             let field = |url: Option<String>| url.unwrap_or_default();
@@ -227,7 +218,19 @@ impl Lab {
             self.config_url.set(field(model.spec.config_url));
             self.tokenizer_url.set(field(model.spec.tokenizer_url));
         }
-        self.active.set(arch.to_string());
+        self.take_playground(arch);
+    }
+
+    /// The playground now uses the held model of `arch`. The chosen task
+    /// moves to that model's family (a T5 prefix becomes the GPT-2 format
+    /// of the same task); the user's own text stays.
+    fn take_playground(self, arch: &str) {
+        let old_arch = self.playground_arch.get_untracked();
+        if old_arch != arch {
+            self.labels.set(None);
+            self.carry_task_over(&old_arch, arch);
+        }
+        self.playground_arch.set(arch.to_string());
     }
 
     /// Rewraps the prompt from the task's form for `from` models into its
@@ -274,26 +277,24 @@ impl Lab {
     }
 
     /// Puts a catalog model's files in the URL fields and loads it; one the
-    /// worker holds already is switched to at once.
-    pub fn load_catalog_model(self, id: &str) {
+    /// worker holds already is switched to at once (no load: `None`).
+    pub fn load_catalog_model(self, id: &str) -> Option<RequestId> {
         let hub = self.hub_url();
-        let Some(spec) = self.catalog.with_untracked(|c| {
+        let spec = self.catalog.with_untracked(|c| {
             c.as_ref()
                 .and_then(|c| c.models.iter().find(|m| m.id == id))
                 .map(|m| m.spec(&hub))
-        }) else {
-            return;
-        };
+        })?;
         if let Some(held) = self.held_as(&spec) {
-            self.activate(&held.info.arch);
-            return;
+            self.switch_to(&held.info.arch);
+            return None;
         }
         self.weights_url.set(spec.weights_url.clone());
         self.config_url
             .set(spec.config_url.clone().unwrap_or_default());
         self.tokenizer_url
             .set(spec.tokenizer_url.clone().unwrap_or_default());
-        self.load(spec);
+        Some(self.load(spec))
     }
 
     /// The user typed a weights URL: a config or tokenizer URL that came
@@ -342,43 +343,6 @@ impl Lab {
         });
     }
 
-    /// Once the worker, the catalog and the cache listing are known, loads
-    /// what the page should open with: the saved model when it needs no
-    /// network (shipped with the page, or cached), else the default model;
-    /// then the other default models beside it ([`Lab::load_next_default`]).
-    fn start_up(self) {
-        if self.started_up.get_untracked() {
-            return;
-        }
-        let ready = matches!(self.worker.get_untracked(), WorkerStatus::Ready { .. });
-        let (Some(catalog), Some(cache)) =
-            (self.catalog.get_untracked(), self.cache.get_untracked())
-        else {
-            return;
-        };
-        if !ready {
-            return;
-        }
-        self.started_up.set(true);
-        if self.autoload.get_untracked() {
-            self.autoload.set(false);
-            self.load_current();
-            return;
-        }
-        let saved = self.weights_url.get_untracked();
-        let hub = self.hub_url();
-        let offline_ok = !saved.is_empty()
-            && (cache.holds(&saved)
-                || catalog
-                    .find_by_weights(&hub, &saved)
-                    .is_some_and(|m| m.source == Source::Page));
-        if offline_ok {
-            self.load_current();
-        } else if let Some(default) = catalog.default_model() {
-            self.load_catalog_model(&default.id.clone());
-        }
-    }
-
     pub fn refresh_cache(self) {
         worker_link::send(&Request::ListCache {
             id: worker_link::next_id(),
@@ -391,53 +355,22 @@ impl Lab {
         });
     }
 
-    /// Stops the model download under way; the worker keeps none of it.
+    /// The user stops the model download under way; the worker keeps none
+    /// of it, and start-up loads no more default models.
     pub fn cancel_load(self) {
+        self.stop_loading_defaults();
+        self.cancel_current_load();
+    }
+
+    fn cancel_current_load(self) {
         if let Some(id) = self.loading.get_untracked() {
             worker_link::send(&Request::Cancel { id });
         }
     }
 
-    /// Start-up loads no more default models: the user chose one.
-    fn stop_loading_defaults(self) {
-        self.loading_defaults.set_value(false);
-    }
-
-    /// Loads the next catalog default whose architecture the worker does not
-    /// hold yet, beside the playground's model, once nothing else loads: so
-    /// the page opens with a T5 and a GPT-2.
-    fn load_next_default(self) {
-        if !self.loading_defaults.get_value()
-            || !self.started_up.get_untracked()
-            || self.loading.get_untracked().is_some()
-        {
-            return;
-        }
-        let hub = self.hub_url();
-        let held: Vec<String> = self
-            .held
-            .with_untracked(|h| h.iter().map(|m| m.info.arch.clone()).collect());
-        let tried = self.defaults_tried.get_value();
-        let next = self.catalog.with_untracked(|c| {
-            c.as_ref().and_then(|c| {
-                c.default_models()
-                    .find(|m| !held.contains(&m.arch) && !tried.contains(&m.id))
-                    .map(|m| (m.id.clone(), m.spec(&hub)))
-            })
-        });
-        match next {
-            Some((id, spec)) => {
-                self.defaults_tried.update_value(|t| t.push(id));
-                let load = self.send_load(spec, false);
-                self.default_load.set_value(Some(load));
-            }
-            None => self.stop_loading_defaults(),
-        }
-    }
-
-    /// The load `id` is over: frees the local files' object URLs and goes
-    /// on with start-up's default models.
-    fn end_load(self, id: RequestId) {
+    /// The load `id` is over: frees the local files' object URLs, then
+    /// start-up's next default model may load.
+    fn end_load(self, id: RequestId, end: LoadEnd) {
         if self.loading.get_untracked() == Some(id) {
             self.loading.set(None);
             self.download.set(None);
@@ -452,6 +385,7 @@ impl Lab {
                 *load != id
             })
         });
+        self.default_load_ended(id, end);
         self.load_next_default();
     }
 
@@ -508,11 +442,19 @@ impl Lab {
             move |why| {
                 lab.worker.set(WorkerStatus::Restarting(why.clone()));
                 lab.error.set(Some(format!(
-                    "The model worker crashed ({why}). It was restarted; load the model again."
+                    "The model worker crashed ({why}). It was restarted; load the models again."
                 )));
+                // Nothing the old worker held or loaded survives it.
                 lab.held.set(Vec::new());
-                lab.active.set(String::new());
+                lab.playground_arch.set(String::new());
                 lab.loading.set(None);
+                lab.download.set(None);
+                lab.stop_loading_defaults();
+                lab.local_urls.update_value(|urls| {
+                    for (_, url) in urls.drain(..) {
+                        let _ = web_sys::Url::revoke_object_url(&url);
+                    }
+                });
                 lab.run.update(|r| {
                     if let Some(r) = r {
                         r.finished
@@ -543,22 +485,16 @@ impl Lab {
                 self.start_up();
             }
             Event::LoadCancelled { id } => {
-                let by_user = self.loading.get_untracked() == Some(id);
-                if by_user {
+                // The page cancels the current load only when the user asks;
+                // any other was replaced by a newer load.
+                let end = if self.loading.get_untracked() == Some(id) {
                     self.notice
                         .set(Some("Download cancelled: nothing of it was kept.".into()));
-                }
-                if self.default_load.get_value() == Some(id) {
-                    if by_user {
-                        self.stop_loading_defaults();
-                    } else {
-                        // Another load took its turn: it is tried again after.
-                        self.defaults_tried.update_value(|t| {
-                            t.pop();
-                        });
-                    }
-                }
-                self.end_load(id);
+                    LoadEnd::Cancelled
+                } else {
+                    LoadEnd::Replaced
+                };
+                self.end_load(id, end);
             }
             Event::Tokenized { ids, tokens, .. } => self.tokenized.set(Some((ids, tokens))),
             Event::LabelProbabilities { labels, .. } => self.labels.set(Some(labels)),
@@ -589,20 +525,21 @@ impl Lab {
                 });
             }
             Event::Held { models } => self.held.set(models),
-            Event::Loaded { id, info, .. } => {
-                if self.loading.get_untracked() != Some(id) {
-                    return;
+            Event::Loaded { id, info } => {
+                if self.loading.get_untracked() == Some(id) {
+                    // A default loaded beside the playground's model takes
+                    // the playground only when it has none.
+                    if self.load_takes_playground.get_value()
+                        || self.playground_arch.get_untracked().is_empty()
+                    {
+                        self.error.set(None);
+                        self.take_playground(&info.arch);
+                    }
+                    if self.first_ready_ms.get_untracked().is_none() {
+                        self.first_ready_ms.set(Some(now_ms()));
+                    }
                 }
-                // A default loaded beside the playground's model takes the
-                // playground only when it has none.
-                if self.load_activates.get_value() || self.active.get_untracked().is_empty() {
-                    self.error.set(None);
-                    self.activate(&info.arch);
-                }
-                if self.first_ready_ms.get_untracked().is_none() {
-                    self.first_ready_ms.set(Some(now_ms()));
-                }
-                self.end_load(id);
+                self.end_load(id, LoadEnd::Loaded);
             }
             Event::Started {
                 id,
@@ -619,8 +556,11 @@ impl Lab {
                 self.update_run(id, |r| r.finished = Some((reason, stats)))
             }
             Event::Error { id, message } => {
-                if let Some(id) = id.filter(|&id| self.loading.get_untracked() == Some(id)) {
-                    self.end_load(id);
+                let a_load = |id: RequestId| {
+                    self.loading.get_untracked() == Some(id) || self.is_default_load(id)
+                };
+                if let Some(id) = id.filter(|&id| a_load(id)) {
+                    self.end_load(id, LoadEnd::Failed);
                 }
                 if let Some(id) = id {
                     self.update_run(id, |r| {
@@ -651,13 +591,13 @@ impl Lab {
         self.send_load(spec, true)
     }
 
-    fn send_load(self, spec: ModelSpec, activates: bool) -> RequestId {
-        self.cancel_load();
+    pub(crate) fn send_load(self, spec: ModelSpec, takes_playground: bool) -> RequestId {
+        self.cancel_current_load();
         let id = worker_link::next_id();
         self.loading.set(Some(id));
         self.loading_model.set(spec.name.clone());
         self.download.set(None);
-        self.load_activates.set_value(activates);
+        self.load_takes_playground.set_value(takes_playground);
         worker_link::send(&Request::Load { id, model: spec });
         id
     }

@@ -7,6 +7,7 @@ mod model_cache;
 mod model_panel;
 mod persist;
 mod playground;
+mod start_up;
 mod status;
 mod tokenizer_panel;
 mod worker_link;

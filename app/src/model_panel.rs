@@ -108,6 +108,7 @@ fn CatalogItem(model: CatalogModel) -> impl IntoView {
     let cached_badge = cached.clone();
     let held_badge = held.clone();
     let held_label = held.clone();
+    let held_switch = held.clone();
     view! {
         <li data-model=model.id.clone() data-cached=move || cached().to_string()
             data-held=move || held().to_string() class:current=current>
@@ -127,8 +128,11 @@ fn CatalogItem(model: CatalogModel) -> impl IntoView {
                 </span>
                 <span class="note">{model.note.clone()}</span>
             </div>
-            <button class="load-model" on:click=move |_| lab.load_catalog_model(&id)>
-                {move || if held_label() { "Use" } else { "Load" }}
+            <button class="load-model" disabled=move || held_label() && lab.generating()
+                on:click=move |_| {
+                    lab.load_catalog_model(&id);
+                }>
+                {move || if held_switch() { "Use" } else { "Load" }}
             </button>
         </li>
     }

@@ -21,14 +21,13 @@ pub fn Playground() -> impl IntoView {
         lab.selected_step.set(None);
         lab.run.set(Some(Run {
             id,
-            model: String::new(),
             max_new_tokens: s.max_new_tokens,
             temperature: s.temperature,
             ..Default::default()
         }));
         worker_link::send(&Request::Generate {
             id,
-            arch: lab.active.get_untracked(),
+            arch: lab.playground_arch.get_untracked(),
             prompt: prompt.get_untracked(),
             settings: s,
         });
@@ -91,7 +90,7 @@ pub fn Playground() -> impl IntoView {
             lab.error.set(None);
             worker_link::send(&Request::Classify {
                 id: worker_link::next_id(),
-                arch: lab.active.get_untracked(),
+                arch: lab.playground_arch.get_untracked(),
                 prompt: prompt.get_untracked(),
                 labels: task.labels,
             });
@@ -220,7 +219,7 @@ fn ModelSwitch() -> impl IntoView {
                 let arch = m.info.arch.clone();
                 let active = {
                     let arch = arch.clone();
-                    move || lab.active.get() == arch
+                    move || lab.playground_arch.get() == arch
                 };
                 let family = match arch.as_str() {
                     "t5" => "T5, encoder–decoder",
@@ -232,7 +231,7 @@ fn ModelSwitch() -> impl IntoView {
                     <button class="secondary" data-arch=arch data-name=m.info.name.clone()
                         class:active=active aria-pressed=move || pressed().to_string()
                         disabled=move || lab.generating()
-                        on:click=move |_| lab.activate(&select)>
+                        on:click=move |_| lab.switch_to(&select)>
                         {format!("{} · {family}", m.info.name)}
                     </button>
                 }

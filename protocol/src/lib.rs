@@ -136,11 +136,11 @@ pub enum Event {
         total: Option<u64>,
         cached: bool,
     },
-    /// The model is ready; `files` says where each of its files came from.
+    /// The model is ready (what it is and where its files came from is in
+    /// the [`Event::Held`] sent just before).
     Loaded {
         id: RequestId,
         info: ModelInfo,
-        files: Vec<FileSource>,
     },
     /// Every model the worker holds now, one per architecture; sent when a
     /// load succeeds, just before its [`Event::Loaded`].

@@ -225,11 +225,28 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
     let tokenizer_file = fetch_file(id, &tokenizer_url, cache.as_ref()).await?;
     let tokenizer = tokenizer_from_bytes(&tokenizer_file.bytes).map_err(cannot_load)?;
     let session = Session::new(model, info, tokenizer).map_err(cannot_load)?;
+    files.insert(0, weights);
+    files.push(tokenizer_file);
+    // Checked and held with no await between: a load cancelled (or replaced
+    // by a newer one) before this point never lands.
     if STATE.with(|s| s.borrow().cancelled.contains(&id)) {
         return Err(LoadFailure::Cancelled);
     }
-    files.insert(0, weights);
-    files.push(tokenizer_file);
+    let info = session.info.clone();
+    let session = Rc::new(session);
+    // It replaces the held model of its architecture; the other stays.
+    STATE.with(|s| {
+        let held = &mut s.borrow_mut().held;
+        held.retain(|h| h.about.info.arch != info.arch);
+        held.push(Held {
+            session: session.clone(),
+            about: HeldModel {
+                spec,
+                info: info.clone(),
+                files: Vec::new(),
+            },
+        });
+    });
     // Only a model that loaded is kept: a partial or wrong file never is.
     let mut sources = Vec::new();
     for file in files {
@@ -244,30 +261,22 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
             stored,
         });
     }
-    let info = session.info.clone();
-    let about = HeldModel {
-        spec,
-        info: info.clone(),
-        files: sources.clone(),
-    };
-    // It replaces the held model of its architecture; the other stays.
     let held = STATE.with(|s| {
-        let held = &mut s.borrow_mut().held;
-        held.retain(|h| h.about.info.arch != info.arch);
-        held.push(Held {
-            session: Rc::new(session),
-            about,
-        });
-        held.iter().map(|h| h.about.clone()).collect()
+        let mut state = s.borrow_mut();
+        // Still this load's model, unless a newer load replaced it meanwhile.
+        if let Some(h) = state
+            .held
+            .iter_mut()
+            .find(|h| Rc::ptr_eq(&h.session, &session))
+        {
+            h.about.files = sources;
+        }
+        state.held.iter().map(|h| h.about.clone()).collect()
     });
     // What the worker holds first, so the page never shows a load as done
     // before it can show the model.
     post(&Event::Held { models: held });
-    post(&Event::Loaded {
-        id,
-        info,
-        files: sources,
-    });
+    post(&Event::Loaded { id, info });
     Ok(())
 }
 
