@@ -165,7 +165,8 @@ fn DownloadProgress() -> impl IntoView {
                 format!("{model}: {}", d.file.rsplit('/').next().unwrap_or(&d.file))
             };
             view! {
-                <div id="load-progress" class="progress" data-loaded=d.loaded.to_string()
+                <div id="load-progress" class="progress" data-model=model
+                    data-loaded=d.loaded.to_string()
                     data-total=d.total.map(|t| t.to_string()).unwrap_or_default()
                     data-cached=d.cached.to_string()>
                     <span class="file">{file}</span>

@@ -214,6 +214,17 @@ impl Page {
             .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
     }
 
+    /// Presses the download's Cancel and waits for the page to say so.
+    pub async fn cancel_download(&self) {
+        self.click("#cancel-load").await;
+        let notice = self
+            .wait_for("the cancel notice", 10, || async {
+                self.text("#load-notice").await
+            })
+            .await;
+        assert!(notice.contains("cancelled"), "{notice}");
+    }
+
     /// Sets an input's value the way typing would, then fires `input` and `change`.
     pub async fn set_value(&self, css: &str, value: &str) {
         self.js(

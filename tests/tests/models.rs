@@ -259,13 +259,7 @@ async fn cancel_stops_the_download_in_the_worker_and_keeps_nothing() {
     })
     .await;
     let listed = cache_version(&page).await;
-    page.click("#cancel-load").await;
-    let notice = page
-        .wait_for("the cancel notice", 10, || async {
-            page.text("#load-notice").await
-        })
-        .await;
-    assert!(notice.contains("cancelled"), "{notice}");
+    page.cancel_download().await;
 
     // The browser hung up: the server stopped sending well before the end.
     let request = page
