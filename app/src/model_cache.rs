@@ -19,14 +19,18 @@ pub fn ModelCache() -> impl IntoView {
     view! {
         <div id="model-cache" class="cache" data-files=move || files().len().to_string()
             data-version=move || lab.cache_version.get().to_string()>
-            <p>{summary}</p>
+            // Folded: the list grows as models load in the background, and
+            // must not push the playground down under the user's pointer.
+            <details>
+                <summary>{summary}</summary>
+                <ul>
+                    {move || files().into_iter().map(|f| {
+                        let name = f.url.rsplit('/').next().unwrap_or(&f.url).to_string();
+                        view! { <li data-url=f.url.clone() title=f.url.clone()>{format!("{name} — {}", bytes(f.bytes))}</li> }
+                    }).collect_view()}
+                </ul>
+            </details>
             {move || lab.cache.get().and_then(|c| c.note).map(|n| view! { <p class="notice">{n}</p> })}
-            <ul>
-                {move || files().into_iter().map(|f| {
-                    let name = f.url.rsplit('/').next().unwrap_or(&f.url).to_string();
-                    view! { <li data-url=f.url.clone() title=f.url.clone()>{format!("{name} — {}", bytes(f.bytes))}</li> }
-                }).collect_view()}
-            </ul>
             <button id="clear-cache" class="secondary" on:click=move |_| lab.clear_cache()
                 disabled=move || files().is_empty()>
                 "Clear cached models"

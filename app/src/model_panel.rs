@@ -16,7 +16,12 @@ pub fn ModelPanel() -> impl IntoView {
         <section class="panel" id="model-panel">
             <h2>"Model"</h2>
             <CatalogList/>
-            <DownloadProgress/>
+            // A slot of its own height: a download starting or ending (start-up
+            // loads models in the background) must not move what is below
+            // under the user's pointer.
+            <div class="load-status">
+                <DownloadProgress/>
+            </div>
             <LoadNotice/>
             <ModelCard/>
             <LocalFiles/>

@@ -357,16 +357,41 @@ async fn cancelling_the_default_gpt2_download_keeps_the_t5_and_loads_no_more() {
 async fn a_model_the_user_loads_during_start_up_wins_and_the_default_gpt2_follows() {
     let prompt = "translate this later";
     let page = open_while_the_gpt2_loads("replace", prompt).await;
+    // A background download does not move the playground under the
+    // user's pointer: it stays put when the progress bar goes.
+    let playground_top = || async {
+        page.js(
+            "return document.querySelector('#playground').getBoundingClientRect().top;",
+            vec![],
+        )
+        .await
+        .as_f64()
+        .unwrap()
+    };
     // The user picks another T5 while the GPT-2 downloads: its load
     // replaces the GPT-2's, and it takes the playground.
     load(&page, "tiny-t5").await;
     // Start-up then loads the GPT-2 again, beside it, without taking the
     // playground: the worker ends up holding both.
+    page.wait_for("start-up to download the lab GPT-2 again", 30, || async {
+        let loaded = page
+            .attr("#load-progress[data-model='lab-gpt2']", "data-loaded")
+            .await?;
+        (page.requests(LAB_GPT2_FILE).len() == 2 && loaded != "0").then_some(())
+    })
+    .await;
+    let top_while_loading = playground_top().await;
     page.wait_for("the worker to hold the lab GPT-2 after all", 90, || async {
         held(&page, "gpt2").await.filter(|n| n == "lab-gpt2")
     })
     .await;
     assert_eq!(held(&page, "t5").await.as_deref(), Some("tiny-t5"));
+    assert_eq!(page.text("#load-progress").await, None);
+    assert_eq!(
+        playground_top().await,
+        top_while_loading,
+        "the playground moved when the download ended"
+    );
     let requests = page.requests(LAB_GPT2_FILE);
     assert_eq!(requests.len(), 2, "one replaced download, one whole");
     assert!(!requests[0].complete);

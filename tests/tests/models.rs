@@ -218,6 +218,9 @@ async fn a_hub_model_downloads_with_progress_and_comes_from_the_cache_on_reload(
         .await;
     page.wait_attr("#model-info", "data-from-cache", "true", 60)
         .await;
+    // Start-up adds the default T5 beside the saved GPT-2.
+    page.wait_attr("#model-switch [data-arch='t5']", "data-name", "lab-t5", 60)
+        .await;
     assert_eq!(page.requests(DISTILGPT2).len(), 1, "downloaded twice");
     assert!(page
         .text("#model-files")
