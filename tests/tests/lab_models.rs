@@ -150,6 +150,12 @@ fn tasks() -> Tasks {
     Tasks::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The model of `arch` the worker holds, from its list of held models.
+async fn held(page: &Page, arch: &str) -> Option<String> {
+    page.attr(&format!("#model-switch [data-arch='{arch}']"), "data-name")
+        .await
+}
+
 /// Runs the prompt in the box greedily: the model the worker says ran it,
 /// and its answer.
 async fn run(page: &Page) -> (String, String) {
@@ -169,9 +175,7 @@ async fn the_lab_gpt2_is_loaded_beside_the_t5_continues_text_and_holds_its_floor
     // The worker says it holds both: its list of held models makes the
     // playground's model switch.
     page.wait_for("the worker to hold the lab GPT-2 too", 60, || async {
-        page.attr("#model-switch [data-arch='gpt2']", "data-name")
-            .await
-            .filter(|n| n == "lab-gpt2")
+        held(&page, "gpt2").await.filter(|n| n == "lab-gpt2")
     })
     .await;
     let both_ready_ms = page.js("return performance.now();", vec![]).await;
@@ -182,12 +186,7 @@ async fn the_lab_gpt2_is_loaded_beside_the_t5_continues_text_and_holds_its_floor
         json!({ "both_models_held_ms": both_ready_ms }).to_string(),
     )
     .unwrap();
-    assert_eq!(
-        page.attr("#model-switch [data-arch='t5']", "data-name")
-            .await
-            .as_deref(),
-        Some("lab-t5")
-    );
+    assert_eq!(held(&page, "t5").await.as_deref(), Some("lab-t5"));
     assert_eq!(
         page.attr("#catalog [data-model='lab-gpt2']", "data-held")
             .await
@@ -314,12 +313,6 @@ async fn open_while_the_gpt2_loads(tag: &str, prompt: &str) -> Page {
     })
     .await;
     page
-}
-
-/// The model of `arch` the worker holds, from its list of held models.
-async fn held(page: &Page, arch: &str) -> Option<String> {
-    page.attr(&format!("#model-switch [data-arch='{arch}']"), "data-name")
-        .await
 }
 
 #[tokio::test]
