@@ -1,34 +1,53 @@
 use leptos::prelude::*;
 
-use crate::lab::Lab;
 use crate::model_panel::ModelPanel;
+use crate::models::Models;
 use crate::persist;
+use crate::playground::state::PlaygroundState;
 use crate::playground::Playground;
+use crate::prefs::Prefs;
 use crate::status::StatusBar;
-use crate::tokenizer_panel::TokenizerPanel;
+use crate::tokenizer_panel::{TokenizerPanel, Tokens};
+use crate::worker_link::Link;
 
 #[component]
 pub fn App() -> impl IntoView {
-    let lab = Lab::new();
-    provide_context(lab);
-    let autoload = persist::restore(lab);
-    lab.autoload.set(autoload);
-    persist::keep_saved(lab);
-    lab.connect();
-    lab.load_tasks();
-    lab.load_catalog();
-    // Projector mode and theme live on <html>, so the whole page follows.
-    Effect::new(move |_| {
-        let projector = lab.projector.get();
-        let theme = lab.theme.get();
-        if let Some(root) = document().document_element() {
-            let _ = root.class_list().toggle_with_force("projector", projector);
-            let _ = match theme.as_str() {
-                "" => root.remove_attribute("data-theme"),
-                t => root.set_attribute("data-theme", t),
-            };
+    // Small contexts, each owning its part of the worker's events.
+    let link = Link::new();
+    let playground = PlaygroundState::new(link, RwSignal::new(Vec::new()));
+    let models = Models::new(link, playground);
+    let tokens = Tokens::new(link);
+    let prefs = Prefs::new();
+    provide_context(link);
+    provide_context(playground);
+    provide_context(models);
+    provide_context(tokens);
+    provide_context(prefs);
+
+    let autoload = persist::restore(models, prefs);
+    models.autoload.set(autoload);
+    persist::keep_saved(models, prefs);
+    prefs.apply_to_page();
+    link.connect(
+        move |event| {
+            models.on_event(&event);
+            playground.on_event(&event);
+            tokens.on_event(&event);
+        },
+        move || {
+            models.worker_died();
+            playground.worker_died();
+        },
+    );
+    playground.load_tasks();
+    models.load_catalog();
+    // Esc stops a run wherever the focus is, as the hint says.
+    let esc = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && playground.generating() {
+            playground.stop();
         }
     });
+    std::mem::forget(esc);
     view! {
         <header>
             <h1>"Pretrain Lab"</h1>
@@ -48,13 +67,13 @@ pub fn App() -> impl IntoView {
 /// Worker errors as plain sentences; the rest of the page stays usable.
 #[component]
 fn ErrorBanner() -> impl IntoView {
-    let lab = expect_context::<Lab>();
+    let link = expect_context::<Link>();
     move || {
-        lab.error.get().map(|message| {
+        link.error.get().map(|message| {
             view! {
                 <div id="error" class="error" role="alert">
                     <span>{message}</span>
-                    <button class="dismiss" on:click=move |_| lab.error.set(None)>"Dismiss"</button>
+                    <button class="dismiss" on:click=move |_| link.error.set(None)>"Dismiss"</button>
                 </div>
             }
         })
@@ -64,11 +83,12 @@ fn ErrorBanner() -> impl IntoView {
 /// Share link, projector mode and theme.
 #[component]
 fn Toolbar() -> impl IntoView {
-    let lab = expect_context::<Lab>();
+    let models = expect_context::<Models>();
+    let prefs = expect_context::<Prefs>();
     let (link, set_link) = signal(String::new());
     view! {
         <div class="row toolbar">
-            <button id="share" class="secondary" on:click=move |_| set_link.set(persist::share_url(lab))>
+            <button id="share" class="secondary" on:click=move |_| set_link.set(persist::share_url(models))>
                 "Share link"
             </button>
             <Show when=move || !link.get().is_empty()>
@@ -82,14 +102,14 @@ fn Toolbar() -> impl IntoView {
                     }/>
             </Show>
             <label class="inline">
-                <input id="projector" type="checkbox" prop:checked=move || lab.projector.get()
-                    on:change=move |ev| lab.projector.set(event_target_checked(&ev))/>
+                <input id="projector" type="checkbox" prop:checked=move || prefs.projector.get()
+                    on:change=move |ev| prefs.projector.set(event_target_checked(&ev))/>
                 "Projector mode"
             </label>
-            <select id="theme" on:change=move |ev| lab.theme.set(event_target_value(&ev))>
-                <option value="" selected=move || lab.theme.get().is_empty()>"System theme"</option>
-                <option value="light" selected=move || lab.theme.get() == "light">"Light"</option>
-                <option value="dark" selected=move || lab.theme.get() == "dark">"Dark"</option>
+            <select id="theme" on:change=move |ev| prefs.theme.set(event_target_value(&ev))>
+                <option value="" selected=move || prefs.theme.get().is_empty()>"System theme"</option>
+                <option value="light" selected=move || prefs.theme.get() == "light">"Light"</option>
+                <option value="dark" selected=move || prefs.theme.get() == "dark">"Dark"</option>
             </select>
         </div>
     }

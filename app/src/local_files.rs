@@ -7,7 +7,7 @@ use protocol::ModelSpec;
 use wasm_bindgen::JsCast;
 use web_sys::{File, FileList};
 
-use crate::lab::Lab;
+use crate::models::Models;
 
 /// Which role each chosen file plays.
 #[derive(Default)]
@@ -33,18 +33,18 @@ fn sort_files(list: &FileList) -> Chosen {
     chosen
 }
 
-fn load_files(lab: Lab, list: &FileList) {
+fn load_files(models: Models, list: &FileList) {
     let chosen = sort_files(list);
     let weights = match chosen.weights.as_slice() {
         [one] => one.clone(),
         [] => {
-            lab.error.set(Some(
+            models.link.error.set(Some(
                 "None of those files is a model: choose a .gguf or .safetensors file (with its config.json or tokenizer.json if it needs them).".into(),
             ));
             return;
         }
         _ => {
-            lab.error.set(Some(
+            models.link.error.set(Some(
                 "Choose one model file at a time (one .gguf or .safetensors).".into(),
             ));
             return;
@@ -57,7 +57,9 @@ fn load_files(lab: Lab, list: &FileList) {
         Some(url)
     };
     let Some(weights_url) = url_of(&weights) else {
-        lab.error
+        models
+            .link
+            .error
             .set(Some("The browser would not open that file.".into()));
         return;
     };
@@ -67,14 +69,15 @@ fn load_files(lab: Lab, list: &FileList) {
         config_url: chosen.config.as_ref().and_then(&mut url_of),
         tokenizer_url: chosen.tokenizer.as_ref().and_then(&mut url_of),
     };
-    let id = lab.load(spec);
-    lab.local_urls
+    let id = models.load(spec);
+    models
+        .local_urls
         .update_value(|all| all.extend(urls.into_iter().map(|u| (id, u))));
 }
 
 #[component]
 pub fn LocalFiles() -> impl IntoView {
-    let lab = expect_context::<Lab>();
+    let models = expect_context::<Models>();
     let (over, set_over) = signal(false);
     let picked = move |ev: leptos::ev::Event| {
         let Some(input) = ev
@@ -84,7 +87,7 @@ pub fn LocalFiles() -> impl IntoView {
             return;
         };
         if let Some(list) = input.files() {
-            load_files(lab, &list);
+            load_files(models, &list);
         }
         // Choosing the same file again must fire `change` again.
         input.set_value("");
@@ -93,7 +96,7 @@ pub fn LocalFiles() -> impl IntoView {
         ev.prevent_default();
         set_over.set(false);
         if let Some(list) = ev.data_transfer().and_then(|d| d.files()) {
-            load_files(lab, &list);
+            load_files(models, &list);
         }
     };
     view! {

@@ -1,12 +1,15 @@
 //! Pretrain Lab's page: Leptos components that talk to the model worker.
 
 mod app;
-mod lab;
+mod download;
+mod fetch;
 mod local_files;
 mod model_cache;
 mod model_panel;
+mod models;
 mod persist;
 mod playground;
+mod prefs;
 mod start_up;
 mod status;
 mod tokenizer_panel;

@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::lab::Lab;
 use crate::model_panel::bytes;
+use crate::models::Models;
 
 /// The model files this browser keeps, and a button to forget them all.
 #[component]
 pub fn ModelCache() -> impl IntoView {
-    let lab = expect_context::<Lab>();
-    let files = move || lab.cache.get().map(|c| c.files).unwrap_or_default();
+    let models = expect_context::<Models>();
+    let files = move || models.cache.get().map(|c| c.files).unwrap_or_default();
     let summary = move || {
         let files = files();
         let total: u64 = files.iter().map(|f| f.bytes).sum();
@@ -18,7 +18,7 @@ pub fn ModelCache() -> impl IntoView {
     };
     view! {
         <div id="model-cache" class="cache" data-files=move || files().len().to_string()
-            data-version=move || lab.cache_version.get().to_string()>
+            data-version=move || models.cache_version.get().to_string()>
             // Folded: the list grows as models load in the background, and
             // must not push the playground down under the user's pointer.
             <details>
@@ -30,8 +30,8 @@ pub fn ModelCache() -> impl IntoView {
                     }).collect_view()}
                 </ul>
             </details>
-            {move || lab.cache.get().and_then(|c| c.note).map(|n| view! { <p class="notice">{n}</p> })}
-            <button id="clear-cache" class="secondary" on:click=move |_| lab.clear_cache()
+            {move || models.cache.get().and_then(|c| c.note).map(|n| view! { <p class="notice">{n}</p> })}
+            <button id="clear-cache" class="secondary" on:click=move |_| models.clear_cache()
                 disabled=move || files().is_empty()>
                 "Clear cached models"
             </button>

@@ -1,17 +1,17 @@
 use leptos::prelude::*;
 use protocol::catalog::{CatalogModel, Source};
 
-use crate::lab::Lab;
 use crate::local_files::LocalFiles;
 use crate::model_cache::ModelCache;
+use crate::models::Models;
 
 #[component]
 pub fn ModelPanel() -> impl IntoView {
-    let lab = expect_context::<Lab>();
-    let weights_url = lab.weights_url;
-    let (tokenizer_url, set_tokenizer_url) = lab.tokenizer_url.split();
-    let (config_url, set_config_url) = lab.config_url.split();
-    let load = move |_| lab.load_current();
+    let models = expect_context::<Models>();
+    let weights_url = models.weights_url;
+    let (tokenizer_url, set_tokenizer_url) = models.tokenizer_url.split();
+    let (config_url, set_config_url) = models.config_url.split();
+    let load = move |_| models.load_current();
     view! {
         <section class="panel" id="model-panel">
             <h2>"Model"</h2>
@@ -29,7 +29,7 @@ pub fn ModelPanel() -> impl IntoView {
                 <summary>"Any model by address"</summary>
                 <label>"Weights (GGUF or safetensors URL)"
                     <input id="weights-url" type="text" prop:value=weights_url
-                        on:input=move |ev| lab.edit_weights_url(event_target_value(&ev))/>
+                        on:input=move |ev| models.edit_weights_url(event_target_value(&ev))/>
                 </label>
                 <label>"config.json URL (only for files without one inside)"
                     <input id="config-url" type="text" prop:value=config_url
@@ -49,16 +49,17 @@ pub fn ModelPanel() -> impl IntoView {
 /// The catalog: every model with its size, type and where it comes from.
 #[component]
 fn CatalogList() -> impl IntoView {
-    let lab = expect_context::<Lab>();
-    let (hub, set_hub) = lab.hub.split();
+    let models = expect_context::<Models>();
+    let (hub, set_hub) = models.hub.split();
     let hub_placeholder = move || {
-        lab.catalog
+        models
+            .catalog
             .with(|c| c.as_ref().map(|c| c.hub.clone()))
             .unwrap_or_default()
     };
     view! {
         <ul id="catalog" class="catalog">
-            {move || lab.catalog.get().map(|c| {
+            {move || models.catalog.get().map(|c| {
                 c.models.into_iter().map(|m| view! { <CatalogItem model=m/> }).collect_view()
             })}
         </ul>
@@ -71,17 +72,17 @@ fn CatalogList() -> impl IntoView {
 
 #[component]
 fn CatalogItem(model: CatalogModel) -> impl IntoView {
-    let lab = expect_context::<Lab>();
+    let models = expect_context::<Models>();
     let id = model.id.clone();
     let spec = {
         let model = model.clone();
-        move || model.spec(&lab.hub_url())
+        move || model.spec(&models.hub_url())
     };
     let cached = {
         let spec = spec.clone();
         move || {
             let spec = spec();
-            lab.cache.with(|c| {
+            models.cache.with(|c| {
                 c.as_ref().is_some_and(|c| {
                     c.holds(&spec.weights_url)
                         && spec.config_url.as_ref().is_none_or(|u| c.holds(u))
@@ -91,14 +92,14 @@ fn CatalogItem(model: CatalogModel) -> impl IntoView {
     };
     let current = {
         let spec = spec.clone();
-        move || lab.weights_url.get() == spec().weights_url
+        move || models.weights_url.get() == spec().weights_url
     };
     // Loaded in the worker: its button switches to it, nothing is fetched.
     let held = {
         let spec = spec.clone();
         move || {
             let spec = spec();
-            lab.held.with(|h| h.iter().any(|m| m.spec == spec))
+            models.held.with(|h| h.iter().any(|m| m.spec == spec))
         }
     };
     let size = format!(
@@ -120,7 +121,7 @@ fn CatalogItem(model: CatalogModel) -> impl IntoView {
             <div class="catalog-text">
                 <strong>{model.label.clone()}</strong>
                 <span class="meta">
-                    <span class="badge">{model.arch.clone()}</span>
+                    <span class="badge">{model.arch.as_str()}</span>
                     <span class="badge">{model.quant.clone()}</span>
                     <span class="size">{size}</span>
                     <span class="origin">{origin}</span>
@@ -133,9 +134,9 @@ fn CatalogItem(model: CatalogModel) -> impl IntoView {
                 </span>
                 <span class="note">{model.note.clone()}</span>
             </div>
-            <button class="load-model" disabled=move || held_label() && lab.generating()
+            <button class="load-model" disabled=move || held_label() && models.playground.generating()
                 on:click=move |_| {
-                    lab.load_catalog_model(&id);
+                    models.load_catalog_model(&id);
                 }>
                 {move || if held_switch() { "Use" } else { "Load" }}
             </button>
@@ -146,10 +147,10 @@ fn CatalogItem(model: CatalogModel) -> impl IntoView {
 /// Bytes, percent and rate of the file coming in, with Cancel.
 #[component]
 fn DownloadProgress() -> impl IntoView {
-    let lab = expect_context::<Lab>();
+    let models = expect_context::<Models>();
     move || {
-        lab.loading.get().map(|_| {
-            let d = lab.download.get().unwrap_or_default();
+        models.loading.get().map(|_| {
+            let d = models.download.get().unwrap_or_default();
             let percent = d.total.map(|t| 100.0 * d.loaded as f64 / t.max(1) as f64);
             let mut label = match d.total {
                 Some(t) => format!("{} of {}", bytes(d.loaded), bytes(t)),
@@ -163,7 +164,7 @@ fn DownloadProgress() -> impl IntoView {
             } else if let Some(rate) = d.rate() {
                 label.push_str(&format!(" · {}/s", bytes(rate as u64)));
             }
-            let model = lab.loading_model.get();
+            let model = models.loading_model.get();
             let file = if d.file.is_empty() {
                 format!("{model}: starting…")
             } else {
@@ -177,7 +178,7 @@ fn DownloadProgress() -> impl IntoView {
                     <span class="file">{file}</span>
                     <progress max="100" value=percent.unwrap_or(0.0)></progress>
                     <span>{label}</span>
-                    <button id="cancel-load" class="secondary" on:click=move |_| lab.cancel_load()>
+                    <button id="cancel-load" class="secondary" on:click=move |_| models.cancel_load()>
                         "Cancel"
                     </button>
                 </div>
@@ -188,9 +189,10 @@ fn DownloadProgress() -> impl IntoView {
 
 #[component]
 fn LoadNotice() -> impl IntoView {
-    let lab = expect_context::<Lab>();
+    let models = expect_context::<Models>();
     move || {
-        lab.notice
+        models
+            .notice
             .get()
             .map(|n| view! { <p id="load-notice" class="notice">{n}</p> })
     }
@@ -198,9 +200,9 @@ fn LoadNotice() -> impl IntoView {
 
 #[component]
 fn ModelCard() -> impl IntoView {
-    let lab = expect_context::<Lab>();
+    let models = expect_context::<Models>();
     move || {
-        lab.active_model().map(|held| {
+        models.playground.active_model().map(|held| {
             let m = held.info;
             let types = m
                 .tensor_types
@@ -223,13 +225,13 @@ fn ModelCard() -> impl IntoView {
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
-            let ready_ms = lab.first_ready_ms.get().unwrap_or(0.0);
+            let ready_ms = models.first_ready_ms.get().unwrap_or(0.0);
             view! {
-                <dl id="model-info" class="card" data-arch=m.arch.clone() data-name=m.name.clone()
+                <dl id="model-info" class="card" data-arch=m.arch.as_str() data-name=m.name.clone()
                     data-params=m.parameters.to_string() data-from-cache=from_cache.to_string()
                     data-ready-ms=format!("{ready_ms:.0}")>
                     <dt>"In the playground"</dt><dd>{m.name.clone()}</dd>
-                    <dt>"Architecture"</dt><dd>{m.arch.clone()}</dd>
+                    <dt>"Architecture"</dt><dd>{m.arch.label()}</dd>
                     <dt>"Parameters"</dt><dd>{group_digits(m.parameters)}</dd>
                     <dt>"Shape"</dt>
                     <dd>{format!("{} layers × {} wide, vocab {}, context {}", m.layers, m.hidden_size, m.vocab_size, m.context_length)}</dd>

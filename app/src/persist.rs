@@ -6,7 +6,8 @@ use protocol::GenerationSettings;
 use serde::{Deserialize, Serialize};
 use web_sys::UrlSearchParams;
 
-use crate::lab::Lab;
+use crate::models::Models;
+use crate::prefs::Prefs;
 
 const STORAGE_KEY: &str = "pretrain-lab/v1";
 
@@ -26,30 +27,32 @@ pub struct Saved {
     pub hub: String,
 }
 
-fn snapshot(lab: Lab) -> Saved {
+fn snapshot(models: Models, prefs: Prefs) -> Saved {
+    let play = models.playground;
     Saved {
-        prompt: lab.prompt.get(),
-        task: lab.task.get(),
-        settings: lab.settings.get(),
-        weights_url: lab.weights_url.get(),
-        config_url: lab.config_url.get(),
-        tokenizer_url: lab.tokenizer_url.get(),
-        projector: lab.projector.get(),
-        theme: lab.theme.get(),
-        hub: lab.hub.get(),
+        prompt: play.prompt.get(),
+        task: play.task.get(),
+        settings: play.settings.get(),
+        weights_url: models.weights_url.get(),
+        config_url: models.config_url.get(),
+        tokenizer_url: models.tokenizer_url.get(),
+        projector: prefs.projector.get(),
+        theme: prefs.theme.get(),
+        hub: models.hub.get(),
     }
 }
 
-fn apply(lab: Lab, saved: Saved) {
-    lab.prompt.set(saved.prompt);
-    lab.task.set(saved.task);
-    lab.settings.set(saved.settings);
-    lab.weights_url.set(saved.weights_url);
-    lab.config_url.set(saved.config_url);
-    lab.tokenizer_url.set(saved.tokenizer_url);
-    lab.projector.set(saved.projector);
-    lab.theme.set(saved.theme);
-    lab.hub.set(saved.hub);
+fn apply(models: Models, prefs: Prefs, saved: Saved) {
+    let play = models.playground;
+    play.prompt.set(saved.prompt);
+    play.task.set(saved.task);
+    play.settings.set(saved.settings.clamped());
+    models.weights_url.set(saved.weights_url);
+    models.config_url.set(saved.config_url);
+    models.tokenizer_url.set(saved.tokenizer_url);
+    prefs.projector.set(saved.projector);
+    prefs.theme.set(saved.theme);
+    models.hub.set(saved.hub);
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -59,7 +62,7 @@ fn storage() -> Option<web_sys::Storage> {
 /// Restores from the page's link if it carries a set-up, else from this
 /// browser's storage, else the defaults. True when the link names a model,
 /// which the page then loads as soon as the worker is ready.
-pub fn restore(lab: Lab) -> bool {
+pub fn restore(models: Models, prefs: Prefs) -> bool {
     // No model named: the catalog's default is loaded once the catalog is in.
     let defaults = Saved {
         prompt: "Hello world".into(),
@@ -71,20 +74,20 @@ pub fn restore(lab: Lab) -> bool {
     let base = stored.unwrap_or(defaults);
     match from_link(&base) {
         Some((linked, has_model)) => {
-            apply(lab, linked);
+            apply(models, prefs, linked);
             has_model
         }
         None => {
-            apply(lab, base);
+            apply(models, prefs, base);
             false
         }
     }
 }
 
 /// Saves the set-up whenever it changes.
-pub fn keep_saved(lab: Lab) {
+pub fn keep_saved(models: Models, prefs: Prefs) {
     Effect::new(move |_| {
-        let saved = snapshot(lab);
+        let saved = snapshot(models, prefs);
         if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(&saved)) {
             let _ = storage.set_item(STORAGE_KEY, &json);
         }
@@ -92,8 +95,9 @@ pub fn keep_saved(lab: Lab) {
 }
 
 /// A link that opens this page with the current set-up.
-pub fn share_url(lab: Lab) -> String {
-    let s = lab.settings.get_untracked();
+pub fn share_url(models: Models) -> String {
+    let play = models.playground;
+    let s = play.settings.get_untracked();
     let Some(location) = web_sys::window().map(|w| w.location()) else {
         return String::new();
     };
@@ -104,11 +108,11 @@ pub fn share_url(lab: Lab) -> String {
         return String::new();
     };
     for (key, value) in [
-        ("model", lab.weights_url.get_untracked()),
-        ("config", lab.config_url.get_untracked()),
-        ("tokenizer", lab.tokenizer_url.get_untracked()),
-        ("task", lab.task.get_untracked()),
-        ("prompt", lab.prompt.get_untracked()),
+        ("model", models.weights_url.get_untracked()),
+        ("config", models.config_url.get_untracked()),
+        ("tokenizer", models.tokenizer_url.get_untracked()),
+        ("task", play.task.get_untracked()),
+        ("prompt", play.prompt.get_untracked()),
         ("max", s.max_new_tokens.to_string()),
         ("temperature", s.temperature.to_string()),
         ("top_k", s.top_k.to_string()),
@@ -119,7 +123,7 @@ pub fn share_url(lab: Lab) -> String {
         params.append(key, &value);
     }
     // A class's mirror travels with the link; the public hub is the default.
-    let hub = lab.hub.get_untracked();
+    let hub = models.hub.get_untracked();
     if !hub.trim().is_empty() {
         params.append("hub", &hub);
     }
@@ -141,14 +145,15 @@ fn from_link(base: &Saved) -> Option<(Saved, bool)> {
             .unwrap_or(default)
     };
     let settings = GenerationSettings {
-        max_new_tokens: num("max", d.max_new_tokens as f64).max(1.0) as usize,
-        temperature: num("temperature", d.temperature).max(0.0),
-        top_k: num("top_k", d.top_k as f64).max(0.0) as usize,
-        top_p: num("top_p", d.top_p).clamp(0.0, 1.0),
-        repeat_penalty: num("repeat_penalty", d.repeat_penalty as f64).max(0.0) as f32,
-        seed: num("seed", d.seed as f64).max(0.0) as u64,
+        max_new_tokens: num("max", d.max_new_tokens as f64) as usize,
+        temperature: num("temperature", d.temperature),
+        top_k: num("top_k", d.top_k as f64) as usize,
+        top_p: num("top_p", d.top_p),
+        repeat_penalty: num("repeat_penalty", d.repeat_penalty as f64) as f32,
+        seed: num("seed", d.seed as f64) as u64,
         ..d.clone()
-    };
+    }
+    .clamped();
     let has_model = params.get("model").is_some_and(|m| !m.is_empty());
     let linked = Saved {
         prompt: text("prompt", &base.prompt),

@@ -6,9 +6,9 @@
 
 use leptos::prelude::*;
 use protocol::catalog::Source;
-use protocol::RequestId;
+use protocol::{Arch, RequestId};
 
-use crate::lab::{Lab, WorkerStatus};
+use crate::models::Models;
 
 /// Start-up's loads of the catalog's default models.
 pub struct DefaultLoads {
@@ -43,14 +43,14 @@ pub enum LoadEnd {
     Replaced,
 }
 
-impl Lab {
+impl Models {
     /// Once the worker, the catalog and the cache listing are known, loads
-    /// the playground's model; [`Lab::load_next_default`] adds the others.
+    /// the playground's model; [`Models::load_next_default`] adds the others.
     pub(crate) fn start_up(self) {
         if self.started_up.get_untracked() {
             return;
         }
-        let ready = matches!(self.worker.get_untracked(), WorkerStatus::Ready { .. });
+        let ready = self.link.ready();
         let (Some(catalog), Some(cache)) =
             (self.catalog.get_untracked(), self.cache.get_untracked())
         else {
@@ -116,9 +116,9 @@ impl Lab {
             return;
         }
         let hub = self.hub_url();
-        let held: Vec<String> = self
+        let held: Vec<Arch> = self
             .held
-            .with_untracked(|h| h.iter().map(|m| m.info.arch.clone()).collect());
+            .with_untracked(|h| h.iter().map(|m| m.info.arch).collect());
         let tried = self.defaults.with_value(|d| d.tried.clone());
         // Without the catalog yet, this runs again when it comes.
         let next = self.catalog.with_untracked(|c| {

@@ -1,14 +1,14 @@
 use leptos::prelude::*;
 
-use crate::lab::{Lab, WorkerStatus};
+use crate::worker_link::{Link, WorkerStatus};
 
 /// Whether the model worker runs and was built with wasm SIMD.
 #[component]
 pub fn StatusBar() -> impl IntoView {
-    let lab = expect_context::<Lab>();
-    let ready = move || matches!(lab.worker.get(), WorkerStatus::Ready { .. });
-    let simd = move || matches!(lab.worker.get(), WorkerStatus::Ready { simd: true, .. });
-    let text = move || match lab.worker.get() {
+    let link = expect_context::<Link>();
+    let ready = move || matches!(link.status.get(), WorkerStatus::Ready { .. });
+    let simd = move || matches!(link.status.get(), WorkerStatus::Ready { simd: true, .. });
+    let text = move || match link.status.get() {
         WorkerStatus::Starting => "Starting the model worker…".to_string(),
         WorkerStatus::Ready {
             simd: true,

@@ -2,7 +2,9 @@
 //! come back typed; if the worker dies the page is told and a new one starts.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
+use leptos::prelude::*;
 use protocol::{Event, Request, RequestId};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -11,6 +13,85 @@ use web_sys::{ErrorEvent, MessageEvent, Worker};
 thread_local! {
     static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
     static NEXT_ID: Cell<RequestId> = const { Cell::new(1) };
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WorkerStatus {
+    Starting,
+    Ready {
+        simd: bool,
+        version: String,
+    },
+    /// Crashed; the sentence says why. A new worker is being started.
+    Restarting(String),
+}
+
+/// The worker as the page sees it, and the one error banner every view
+/// writes its failures to.
+#[derive(Clone, Copy)]
+pub struct Link {
+    pub status: RwSignal<WorkerStatus>,
+    /// A failure as a sentence; the rest of the page stays usable.
+    pub error: RwSignal<Option<String>>,
+}
+
+impl Link {
+    pub fn new() -> Self {
+        Self {
+            status: RwSignal::new(WorkerStatus::Starting),
+            error: RwSignal::new(None),
+        }
+    }
+
+    pub fn ready(self) -> bool {
+        matches!(self.status.get_untracked(), WorkerStatus::Ready { .. })
+    }
+
+    /// Posts `request`; a message the browser refuses becomes the banner's
+    /// sentence and `false`, so the caller can undo what it set up.
+    pub fn send(self, request: &Request) -> bool {
+        match post(request) {
+            Ok(()) => true,
+            Err(why) => {
+                self.error.set(Some(format!(
+                    "The page could not reach the model worker: {why}"
+                )));
+                false
+            }
+        }
+    }
+
+    /// Starts the worker. `on_event` gets each event after the link has
+    /// noted what it owns; `on_death` runs when the worker crashed, before
+    /// a new one starts with the same handlers.
+    pub fn connect(self, on_event: impl Fn(Event) + 'static, on_death: impl Fn() + 'static) {
+        self.start_with(Rc::new(on_event), Rc::new(on_death));
+    }
+
+    fn start_with(self, on_event: Rc<dyn Fn(Event)>, on_death: Rc<dyn Fn()>) {
+        let events = on_event.clone();
+        start(
+            move |event| {
+                match &event {
+                    Event::Ready { simd, version } => self.status.set(WorkerStatus::Ready {
+                        simd: *simd,
+                        version: version.clone(),
+                    }),
+                    Event::Error { message, .. } => self.error.set(Some(message.clone())),
+                    _ => {}
+                }
+                events(event);
+            },
+            move |why| {
+                self.status.set(WorkerStatus::Restarting(why.clone()));
+                self.error.set(Some(format!(
+                    "The model worker crashed ({why}). It was restarted; load the models again."
+                )));
+                on_death();
+                self.start_with(on_event.clone(), on_death.clone());
+            },
+        );
+    }
 }
 
 /// A fresh id for a request.
@@ -24,7 +105,7 @@ pub fn next_id() -> RequestId {
 
 /// Starts (or restarts) the worker; `on_event` receives its events, `on_death`
 /// a sentence when it crashes.
-pub fn start(on_event: impl Fn(Event) + 'static, on_death: impl Fn(String) + 'static) {
+fn start(on_event: impl Fn(Event) + 'static, on_death: impl Fn(String) + 'static) {
     if let Some(old) = WORKER.with(|w| w.borrow_mut().take()) {
         old.terminate();
     }
@@ -55,13 +136,10 @@ pub fn start(on_event: impl Fn(Event) + 'static, on_death: impl Fn(String) + 'st
     WORKER.with(|w| *w.borrow_mut() = Some(worker));
 }
 
-pub fn send(request: &Request) {
-    let Ok(value) = serde_wasm_bindgen::to_value(request) else {
-        return;
-    };
-    WORKER.with(|w| {
-        if let Some(worker) = w.borrow().as_ref() {
-            let _ = worker.post_message(&value);
-        }
-    });
+fn post(request: &Request) -> Result<(), String> {
+    let value = serde_wasm_bindgen::to_value(request).map_err(|e| e.to_string())?;
+    WORKER.with(|w| match w.borrow().as_ref() {
+        Some(worker) => worker.post_message(&value).map_err(|e| format!("{e:?}")),
+        None => Err("it is not running".to_string()),
+    })
 }

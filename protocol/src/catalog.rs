@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ModelSpec;
+use crate::{Arch, ModelSpec};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
@@ -27,7 +27,7 @@ pub enum Source {
 pub struct CatalogModel {
     pub id: String,
     pub label: String,
-    pub arch: String,
+    pub arch: Arch,
     pub source: Source,
     /// Hub repository ("owner/name"); only for `Source::Hub`.
     #[serde(default)]
@@ -61,12 +61,6 @@ impl Catalog {
                 return Err(format!(
                     "catalog model {} comes from the hub but names no owner/name repo",
                     m.id
-                ));
-            }
-            if !matches!(m.arch.as_str(), "gpt2" | "t5") {
-                return Err(format!(
-                    "catalog model {} has unknown arch {}",
-                    m.id, m.arch
                 ));
             }
             if m.default

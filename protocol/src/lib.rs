@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use arch::Arch;
+
+pub mod arch;
 pub mod catalog;
 pub mod manifest;
 pub mod tasks;
@@ -41,10 +44,10 @@ pub enum Request {
     /// model per architecture, so a T5 and a GPT-2 stay loaded side by side:
     /// this replaces only the held model of the same architecture.
     Load { id: RequestId, model: ModelSpec },
-    /// Streams a continuation of `prompt` from the held model of `arch`.
+    /// Streams a continuation of `prompt` from the held model `model`.
     Generate {
         id: RequestId,
-        arch: String,
+        model: ModelRef,
         prompt: String,
         settings: GenerationSettings,
     },
@@ -53,7 +56,7 @@ pub enum Request {
     /// The probability of each label word as the model's first output token.
     Classify {
         id: RequestId,
-        arch: String,
+        model: ModelRef,
         prompt: String,
         labels: Vec<String>,
     },
@@ -74,12 +77,14 @@ pub struct ModelSpec {
     pub tokenizer_url: Option<String>,
 }
 
-/// The tokenizer the page ships for an architecture (`ModelInfo::arch`).
-pub fn default_tokenizer_url(arch: &str) -> &'static str {
-    match arch {
-        "t5" => "tokenizers/t5.json",
-        _ => "tokenizers/gpt2.json",
-    }
+/// Names one held model: its family and the load that brought it in. The
+/// worker refuses a request for a model that a newer load has replaced
+/// instead of running it on the newer one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRef {
+    pub arch: Arch,
+    /// The id of the [`Request::Load`] that loaded it.
+    pub load: RequestId,
 }
 
 /// Sampling settings. `temperature == 0` means greedy.
@@ -98,6 +103,31 @@ pub struct GenerationSettings {
     pub stop: Vec<String>,
     /// How many alternatives to report with each token.
     pub top_alternatives: usize,
+}
+
+/// Alternatives reported per token: enough for a chart, cheap to send.
+pub const MAX_ALTERNATIVES: usize = 20;
+
+impl GenerationSettings {
+    /// The settings with every value in its meaningful range: the one place
+    /// the page's inputs, a shared link and the worker clamp them. A
+    /// temperature too small for f32 is greedy; NaN or a negative value
+    /// means "off".
+    pub fn clamped(mut self) -> Self {
+        self.max_new_tokens = self.max_new_tokens.max(1);
+        if !(self.temperature.is_finite() && self.temperature >= 1e-4) {
+            self.temperature = 0.0;
+        }
+        if !(self.top_p.is_finite() && self.top_p > 0.0) {
+            self.top_p = 1.0;
+        }
+        self.top_p = self.top_p.min(1.0);
+        if !(self.repeat_penalty.is_finite() && self.repeat_penalty > 0.0) {
+            self.repeat_penalty = 1.0;
+        }
+        self.top_alternatives = self.top_alternatives.min(MAX_ALTERNATIVES);
+        self
+    }
 }
 
 impl Default for GenerationSettings {
@@ -190,6 +220,8 @@ pub enum Event {
 /// A model the worker holds: where its files came from and what it is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HeldModel {
+    /// The id of the load that brought it in.
+    pub load: RequestId,
     pub spec: ModelSpec,
     pub info: ModelInfo,
     pub files: Vec<FileSource>,
@@ -261,7 +293,7 @@ pub struct GenerationStats {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
     pub name: String,
-    pub arch: String,
+    pub arch: Arch,
     pub parameters: u64,
     pub layers: usize,
     pub hidden_size: usize,
@@ -279,11 +311,44 @@ mod tests {
     fn requests_round_trip_through_json() {
         let request = Request::Generate {
             id: 7,
-            arch: "gpt2".into(),
+            model: ModelRef {
+                arch: Arch::Gpt2,
+                load: 3,
+            },
             prompt: "Hello".into(),
             settings: GenerationSettings::default(),
         };
         let json = serde_json::to_string(&request).unwrap();
         assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request);
+    }
+
+    #[test]
+    fn settings_are_clamped_into_range() {
+        let odd = GenerationSettings {
+            max_new_tokens: 0,
+            temperature: 1e-30,
+            top_p: f64::NAN,
+            repeat_penalty: -2.0,
+            top_alternatives: 1000,
+            ..Default::default()
+        }
+        .clamped();
+        assert_eq!(odd.max_new_tokens, 1);
+        assert_eq!(odd.temperature, 0.0);
+        assert_eq!(odd.top_p, 1.0);
+        assert_eq!(odd.repeat_penalty, 1.0);
+        assert_eq!(odd.top_alternatives, MAX_ALTERNATIVES);
+        let fine = GenerationSettings {
+            temperature: 0.7,
+            top_p: 0.9,
+            top_k: 40,
+            ..Default::default()
+        };
+        assert_eq!(fine.clone().clamped(), fine);
+        let wide = GenerationSettings {
+            top_p: 3.0,
+            ..Default::default()
+        };
+        assert_eq!(wide.clamped().top_p, 1.0);
     }
 }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::Arch;
+
 /// The label under which a mean-score floor is reported.
 pub const MEAN: &str = "mean";
 
@@ -29,7 +31,7 @@ pub struct SampleFiles {
 pub struct ManifestModel {
     /// Folder under `static/models/` and catalog id, e.g. `lab-t5`.
     pub id: String,
-    pub arch: String,
+    pub arch: Arch,
     /// The trainer's model config.
     pub model: serde_json::Value,
     pub files: Vec<ShippedFile>,

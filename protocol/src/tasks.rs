@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Arch;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tasks {
     pub t5: Vec<Task>,
@@ -39,9 +41,16 @@ impl Tasks {
         serde_json::from_str(json).map_err(|e| format!("tasks.json is malformed: {e}"))
     }
 
-    pub fn find(&self, arch: &str, id: &str) -> Option<&Task> {
-        let list = if arch == "t5" { &self.t5 } else { &self.gpt2 };
-        list.iter().find(|t| t.id == id)
+    /// The tasks written in `arch`'s form (T5 prefixes or GPT-2 formats).
+    pub fn of(&self, arch: Arch) -> &[Task] {
+        match arch {
+            Arch::T5 => &self.t5,
+            Arch::Gpt2 => &self.gpt2,
+        }
+    }
+
+    pub fn find(&self, arch: Arch, id: &str) -> Option<&Task> {
+        self.of(arch).iter().find(|t| t.id == id)
     }
 }
 
@@ -61,6 +70,23 @@ impl Task {
 }
 
 impl Task {
+    /// The prompt for this task made from `prompt`, which may be wrapped in
+    /// the task `old` (of either family): the old wrapping comes off and
+    /// this task's goes on, the user's own text stays. An empty prompt gets
+    /// this task's example.
+    pub fn rewrap(&self, old: Option<&Task>, prompt: &str) -> String {
+        let text = match old.and_then(|t| t.strip(prompt)) {
+            Some(inner) => inner,
+            None if prompt.trim().is_empty() => self.example.as_str(),
+            None => prompt,
+        };
+        let second = self
+            .example_second
+            .as_deref()
+            .filter(|_| text == self.example);
+        self.render(text, second)
+    }
+
     /// The user's text inside a prompt made by [`Task::render`], if it is one.
     pub fn strip<'a>(&self, prompt: &'a str) -> Option<&'a str> {
         if let Some(template) = &self.template {
@@ -79,21 +105,40 @@ mod tests {
     fn the_shipped_file_parses_and_renders() {
         let json = include_str!("../../static/tasks.json");
         let tasks = Tasks::from_json(json).unwrap();
-        let de = tasks.find("t5", "translate_de").unwrap();
+        let de = tasks.find(Arch::T5, "translate_de").unwrap();
         assert_eq!(
             de.render("The house is wonderful.", None),
             "translate English to German: The house is wonderful."
         );
-        let rte = tasks.find("t5", "rte").unwrap();
+        let rte = tasks.find(Arch::T5, "rte").unwrap();
         assert_eq!(
             rte.render("A.", Some("B.")),
             "rte sentence1: A. sentence2: B."
         );
-        let tldr = tasks.find("gpt2", "tldr").unwrap();
+        let tldr = tasks.find(Arch::Gpt2, "tldr").unwrap();
         assert_eq!(tldr.render("Text.", None), "Text.\n\nTL;DR:");
         assert!(tasks.t5.len() >= 8 && tasks.gpt2.len() >= 4);
         assert_eq!(tldr.strip("Text.\n\nTL;DR:"), Some("Text."));
         assert_eq!(de.strip("translate English to German: Hi"), Some("Hi"));
         assert_eq!(de.strip("summarize: Hi"), None);
+        // A T5 prefix becomes the GPT-2 format of the same task and back.
+        let (t5_fr, gpt2_fr) = (
+            tasks.find(Arch::T5, "translate_fr").unwrap(),
+            tasks.find(Arch::Gpt2, "translate_fr").unwrap(),
+        );
+        let there = gpt2_fr.rewrap(Some(t5_fr), "translate English to French: Hi");
+        assert_eq!(there, "English: Hi\nFrench:");
+        assert_eq!(
+            t5_fr.rewrap(Some(gpt2_fr), &there),
+            "translate English to French: Hi"
+        );
+        assert_eq!(
+            de.rewrap(Some(tldr), "Hi"),
+            "translate English to German: Hi"
+        );
+        assert_eq!(
+            rte.rewrap(None, " "),
+            rte.render(&rte.example, rte.example_second.as_deref())
+        );
     }
 }

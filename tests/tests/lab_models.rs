@@ -11,6 +11,7 @@
 use e2e::{repo_root, Page};
 use protocol::manifest::{Manifest, Measured, Tally};
 use protocol::tasks::Tasks;
+use protocol::Arch;
 use serde_json::{json, Value};
 
 fn manifest() -> Manifest {
@@ -211,7 +212,10 @@ async fn the_lab_gpt2_is_loaded_beside_the_t5_continues_text_and_holds_its_floor
     page.set_value("#task-select", "").await;
     page.set_value("#prompt", input).await;
     page.set_value("#task-select", "lab_reverse").await;
-    let t5_prompt = tasks.find("t5", "lab_reverse").unwrap().render(input, None);
+    let t5_prompt = tasks
+        .find(Arch::T5, "lab_reverse")
+        .unwrap()
+        .render(input, None);
     assert_eq!(page.value("#prompt").await, t5_prompt);
     let (model, t5_answer) = run(&page).await;
     assert_eq!(model, "lab-t5");
@@ -224,7 +228,7 @@ async fn the_lab_gpt2_is_loaded_beside_the_t5_continues_text_and_holds_its_floor
         .await;
     not_reloaded().await;
     let gpt2_prompt = tasks
-        .find("gpt2", "lab_reverse")
+        .find(Arch::Gpt2, "lab_reverse")
         .unwrap()
         .render(input, None);
     assert_eq!(page.value("#prompt").await, gpt2_prompt);

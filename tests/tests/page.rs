@@ -64,6 +64,41 @@ async fn worker_starts_with_simd_and_tokenizes() {
     })
     .await;
     page.screenshot("foundation-tokenizer").await;
+
+    // Two requests answered out of order: GPT-2's tokenizer served slowly
+    // (a new address, so the worker fetches it), then T5's, which the
+    // worker already holds. The T5 answer comes first; GPT-2's arrives
+    // later and must not replace it.
+    page.js(
+        "const o = document.createElement('option');
+         o.value = 'slow/tokenizers/gpt2.json';
+         document.querySelector('#tokenizer-select').append(o);",
+        vec![],
+    )
+    .await;
+    page.set_value("#tokenizer-select", "slow/tokenizers/gpt2.json")
+        .await;
+    page.set_value("#tokenize-input", "Hello world").await;
+    page.click("#tokenize").await;
+    page.set_value("#tokenizer-select", "tokenizers/t5.json")
+        .await;
+    page.set_value(
+        "#tokenize-input",
+        "translate English to German: The house is wonderful.",
+    )
+    .await;
+    page.click("#tokenize").await;
+    let t5_ids = "13959 1566 12 2968 10 37 629 19 1627 5 1";
+    page.wait_for("the newer request's ids", 30, || async {
+        let late = page.attr("#tokenizer-panel", "data-late").await;
+        let ids = page.text("#token-ids").await;
+        (ids.as_deref() == Some(t5_ids) && late.as_deref() == Some("0")).then_some(())
+    })
+    .await;
+    // The slow answer arrives (the worker did answer it) and is dropped.
+    page.wait_attr("#tokenizer-panel", "data-late", "1", 30)
+        .await;
+    assert_eq!(page.text("#token-ids").await.as_deref(), Some(t5_ids));
     page.close().await;
 }
 
@@ -170,6 +205,36 @@ async fn stop_ends_the_generation_in_the_worker() {
         .await;
     assert_eq!(shown, json!(computed));
     page.screenshot("gpt2-stopped").await;
+
+    // Esc stops a run wherever the focus is, not only in the prompt box.
+    let before = page.attr("#output", "data-run").await;
+    page.js(
+        "const obs = new MutationObserver(() => {
+           if (document.querySelectorAll('#output .token').length >= 1) {
+             obs.disconnect();
+             document.activeElement.blur();
+             document.body.dispatchEvent(
+               new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}));
+           }
+         });
+         obs.observe(document.body, {childList: true, subtree: true});
+         document.querySelector('#generate').click();",
+        vec![],
+    )
+    .await;
+    page.wait_for("a run stopped by Esc", 60, || async {
+        let run = page.attr("#output", "data-run").await;
+        let reason = page.attr("#run-stats", "data-reason").await;
+        (run != before && reason.as_deref() == Some("Cancelled")).then_some(())
+    })
+    .await;
+    let computed: usize = page
+        .attr("#run-stats", "data-generated")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(computed < 120, "Esc did not stop the worker ({computed})");
     page.close().await;
 }
 

@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 use candle_core::{Device, Tensor, D};
 use protocol::manifest::Tally;
 use protocol::tasks::Tasks;
-use protocol::GenerationSettings;
+use protocol::{Arch, GenerationSettings};
 use serde::Serialize;
 use worker::generation::Generation;
 use worker::gpt2::Capture;
@@ -51,7 +51,7 @@ pub struct Perplexity {
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub model: String,
-    pub arch: String,
+    pub arch: Arch,
     pub tasks: BTreeMap<String, TaskScore>,
     /// Mean of the per-task exact matches.
     pub mean_exact_match: Option<f64>,
@@ -74,7 +74,7 @@ impl EvalOptions {
     fn max_new_tokens(&self, session: &Session, ex: &TaskExample, target: &str) -> Result<usize> {
         let page = self.page_tasks.as_ref();
         let id = format!("lab_{}", ex.task);
-        Ok(match page.and_then(|t| t.find(&session.info.arch, &id)) {
+        Ok(match page.and_then(|t| t.find(session.info.arch, &id)) {
             Some(task) => task.max_new_tokens,
             None => data::encode(&session.tokenizer, target)?.len() + 8,
         })
@@ -260,7 +260,7 @@ pub fn evaluate(
         .then(|| tasks.values().map(|s| s.exact_match).sum::<f64>() / tasks.len() as f64);
     Ok(Report {
         model: dir.display().to_string(),
-        arch: session.info.arch.clone(),
+        arch: session.info.arch,
         tasks,
         mean_exact_match,
         perplexity,

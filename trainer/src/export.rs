@@ -15,6 +15,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::Tensor;
 use candle_nn::VarMap;
+use protocol::Arch;
 use serde::{Deserialize, Serialize};
 use worker::weights::quantize_weight;
 
@@ -92,7 +93,10 @@ fn metadata(config: &ModelConfig) -> Vec<(String, gguf_file::Value)> {
         ModelConfig::Gpt2(c) => {
             let u = |v: usize| V::U32(v as u32);
             m.extend([
-                ("general.architecture".into(), V::String("gpt2".into())),
+                (
+                    "general.architecture".into(),
+                    V::String(Arch::Gpt2.as_str().into()),
+                ),
                 ("gpt2.context_length".into(), u(c.n_positions)),
                 ("gpt2.embedding_length".into(), u(c.n_embd)),
                 ("gpt2.block_count".into(), u(c.n_layer)),
@@ -113,7 +117,10 @@ fn metadata(config: &ModelConfig) -> Vec<(String, gguf_file::Value)> {
             ]);
         }
         ModelConfig::T5(_) => {
-            m.push(("general.architecture".into(), V::String("t5".into())));
+            m.push((
+                "general.architecture".into(),
+                V::String(Arch::T5.as_str().into()),
+            ));
         }
     }
     m

@@ -9,8 +9,9 @@
 use candle_core::{Device, Result, Tensor};
 use candle_nn::{Init, VarBuilder};
 use serde::{Deserialize, Serialize};
+use worker::nn::{causal_bias, Activation};
 
-use crate::nn::{attention, causal_bias, LayerNorm, Linear};
+use crate::nn::{activation, attention, LayerNorm, Linear};
 use crate::vocab::CompactVocab;
 
 /// GPT-2's `<|endoftext|>`, also used as padding.
@@ -64,7 +65,7 @@ impl Config {
     pub fn hf_json(&self) -> serde_json::Value {
         serde_json::json!({
             "architectures": ["GPT2LMHeadModel"],
-            "model_type": "gpt2",
+            "model_type": protocol::Arch::Gpt2.as_str(),
             "vocab_size": self.vocab_size,
             "n_positions": self.n_positions,
             "n_ctx": self.n_positions,
@@ -147,9 +148,9 @@ impl Mlp {
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        // The tanh approximation, GPT-2's gelu_new.
-        self.c_proj
-            .forward(&crate::fused::gelu(&self.c_fc.forward(xs)?)?)
+        // gelu_new, as `hf_json` tells the worker.
+        let h = activation(Activation::GeluTanh, &self.c_fc.forward(xs)?)?;
+        self.c_proj.forward(&h)
     }
 }
 
@@ -219,7 +220,7 @@ impl Gpt2 {
         let (b, t) = ids.dims2()?;
         let positions: Vec<u32> = (0..b).flat_map(|_| 0..t as u32).collect();
         let positions = Tensor::from_vec(positions, b * t, ids.device())?;
-        let bias = causal_bias(t, ids.device())?;
+        let bias = causal_bias(t, 0, ids.device())?;
         self.hidden_packed(ids, &positions, &bias)
     }
 

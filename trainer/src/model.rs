@@ -2,6 +2,7 @@
 
 use candle_core::{Device, Result, Tensor};
 use candle_nn::VarBuilder;
+use protocol::Arch;
 use serde::{Deserialize, Serialize};
 
 use crate::init::Normal;
@@ -18,10 +19,10 @@ pub enum ModelConfig {
 }
 
 impl ModelConfig {
-    pub fn arch(&self) -> &'static str {
+    pub fn arch(&self) -> Arch {
         match self {
-            Self::Gpt2(_) => "gpt2",
-            Self::T5(_) => "t5",
+            Self::Gpt2(_) => Arch::Gpt2,
+            Self::T5(_) => Arch::T5,
         }
     }
 

@@ -2,12 +2,12 @@
 //! fused kernels with our backward pass); the `reference` module has the
 //! same functions from candle primitives, for the tests.
 
-use candle_core::{Result, Tensor, D};
+use candle_core::{Module, Result, Tensor};
 use candle_nn::{Init, VarBuilder};
+use worker::nn::Activation;
 
-/// Additive attention bias for masked keys. Finite, not -inf: a fully
-/// masked row must stay a number (see facts.md).
-pub const MASKED: f32 = -1e9;
+/// The worker's mask value, so training and inference mask alike.
+pub use worker::nn::MASKED;
 
 /// `x W^T (+ b)`, with `W` stored `[out, in]` as llama.cpp and T5 store it.
 pub struct Linear {
@@ -84,23 +84,20 @@ impl RmsNorm {
     }
 }
 
-/// The fused layers' functions from candle primitives (autograd throughout).
+/// The fused layers' functions from candle primitives (autograd throughout):
+/// the worker's own layers where it has them, so the tests also check that
+/// training computes what inference does.
 pub mod reference {
     use super::*;
 
+    pub use worker::nn::softmax_last_dim;
+
     pub fn layer_norm(xs: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
-        let mean = xs.mean_keepdim(D::Minus1)?;
-        let centered = xs.broadcast_sub(&mean)?;
-        let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
-        centered
-            .broadcast_div(&(var + eps)?.sqrt()?)?
-            .broadcast_mul(w)?
-            .broadcast_add(b)
+        worker::nn::LayerNorm::new(w.clone(), b.clone(), eps).forward(xs)
     }
 
     pub fn rms_norm(xs: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
-        let ms = xs.sqr()?.mean_keepdim(D::Minus1)?;
-        xs.broadcast_div(&(ms + eps)?.sqrt()?)?.broadcast_mul(w)
+        worker::nn::RmsNorm::new(w.clone(), eps).forward(xs)
     }
 
     pub fn linear(xs: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
@@ -113,12 +110,6 @@ pub mod reference {
         };
         dims.push(w.dim(0)?);
         ys.reshape(dims)
-    }
-
-    pub fn softmax_last_dim(xs: &Tensor) -> Result<Tensor> {
-        let max = xs.max_keepdim(D::Minus1)?;
-        let exp = xs.broadcast_sub(&max)?.exp()?;
-        exp.broadcast_div(&exp.sum_keepdim(D::Minus1)?)
     }
 }
 
@@ -134,10 +125,11 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, scale: f64) 
     crate::fused::softmax_last_dim(&scores.broadcast_add(bias)?)?.matmul(v)
 }
 
-/// `[t, t]` causal bias: 0 on and below the diagonal, [`MASKED`] above.
-pub fn causal_bias(t: usize, device: &candle_core::Device) -> Result<Tensor> {
-    let flat: Vec<f32> = (0..t)
-        .flat_map(|i| (0..t).map(move |j| if j <= i { 0.0 } else { MASKED }))
-        .collect();
-    Tensor::from_vec(flat, (t, t), device)
+/// The worker's activation, through the fused op (with its cheaper
+/// backward) where there is one.
+pub fn activation(act: Activation, xs: &Tensor) -> Result<Tensor> {
+    match act {
+        Activation::GeluTanh => crate::fused::gelu(xs),
+        other => other.forward(xs),
+    }
 }

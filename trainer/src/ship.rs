@@ -6,12 +6,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use protocol::Arch;
 use serde_json::{json, Value};
 
 use crate::data::{self, TaskExample};
 use crate::eval::{self, EvalOptions};
 use crate::export;
+use crate::model::ModelConfig;
 
 /// The sample files next to the manifest: task examples, held-out text.
 pub const SAMPLE: &str = "lab-sample.jsonl";
@@ -21,6 +23,8 @@ const TEXT_PARAGRAPHS: usize = 12;
 pub const MANIFEST: &str = "manifest.json";
 
 pub struct ShipModel {
+    /// The architecture `dir` must hold (its flag, e.g. `--t5`).
+    pub arch: Arch,
     /// Folder name under `static/models/` and the catalog id, e.g. `lab-t5`.
     pub id: String,
     pub label: String,
@@ -95,7 +99,7 @@ fn stage_recipes(dir: &Path) -> Result<Vec<Value>> {
     let mut next = Some(dir.to_path_buf());
     while let Some(dir) = next.take() {
         if chain.len() > 16 {
-            anyhow::bail!("the --init chain of {} does not end", dir.display())
+            bail!("the --init chain of {} does not end", dir.display())
         }
         let recipe = read_json(&dir.join("recipe.json"))?;
         let options = &recipe["options"];
@@ -123,6 +127,17 @@ fn ship_model(
         .last()
         .with_context(|| format!("{} holds no fine-tuned model", m.dir.display()))?;
     let pretrain = pretrains.last().copied();
+    // A swapped pair is refused before anything is copied over the shipped files.
+    let trained: ModelConfig = serde_json::from_value(finetune["model"].clone())
+        .with_context(|| format!("{}: recipe.json has no model config", m.dir.display()))?;
+    if trained.arch() != m.arch {
+        bail!(
+            "{} holds a {} model, not a {}",
+            m.dir.display(),
+            trained.arch(),
+            m.arch
+        )
+    }
 
     let folder = opts.to.join(&m.id);
     std::fs::create_dir_all(&folder)?;

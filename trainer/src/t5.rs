@@ -11,10 +11,14 @@
 use candle_core::{Device, Result, Tensor};
 use candle_nn::{Init, VarBuilder};
 use serde::{Deserialize, Serialize};
+use worker::nn::{causal_bias, Activation};
 use worker::t5::relative_position_bucket;
 
-use crate::nn::{attention, causal_bias, Linear, RmsNorm, MASKED};
+use crate::nn::{activation, attention, Linear, RmsNorm};
 use crate::vocab::CompactVocab;
+
+/// The encoder's padding bias, as the worker builds it.
+pub use worker::nn::key_mask_bias;
 
 pub const PAD: u32 = 0;
 pub const EOS: u32 = 1;
@@ -102,7 +106,7 @@ impl Config {
     pub fn hf_json(&self) -> serde_json::Value {
         serde_json::json!({
             "architectures": ["T5ForConditionalGeneration"],
-            "model_type": "t5",
+            "model_type": protocol::Arch::T5.as_str(),
             "vocab_size": self.vocab_size,
             "d_model": self.d_model,
             "d_kv": self.d_kv,
@@ -200,7 +204,9 @@ impl FeedForward {
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        self.wo.forward(&self.wi.forward(xs)?.relu()?)
+        // T5 v1.0's ReLU, as `hf_json` tells the worker.
+        self.wo
+            .forward(&activation(Activation::Relu, &self.wi.forward(xs)?)?)
     }
 }
 
@@ -327,17 +333,6 @@ pub struct T5 {
     pub config: Config,
 }
 
-/// `[b, 1, 1, s]` from a `[b, s]` mask of 1 (token) / 0 (padding).
-pub fn key_mask_bias(mask: &[Vec<f32>], device: &Device) -> Result<Tensor> {
-    let b = mask.len();
-    let s = mask.first().map_or(0, Vec::len);
-    let flat: Vec<f32> = mask
-        .iter()
-        .flat_map(|row| row.iter().map(|&m| if m > 0.5 { 0.0 } else { MASKED }))
-        .collect();
-    Tensor::from_vec(flat, (b, 1, 1, s), device)
-}
-
 impl T5 {
     /// Variable names are Hugging Face's (`shared.weight`,
     /// `encoder.block.N.layer.0.SelfAttention.q.weight`, ...).
@@ -409,7 +404,7 @@ impl T5 {
         let t = ids.dim(1)?;
         let mask = match self_mask {
             Some(m) => m.clone(),
-            None => causal_bias(t, ids.device())?,
+            None => causal_bias(t, 0, ids.device())?,
         };
         let self_bias = self.decoder_bias.forward(t, t)?.broadcast_add(&mask)?;
         let mut xs = self.embed(ids)?;

@@ -7,6 +7,7 @@ mod common;
 use candle_core::quantized::GgmlDType;
 use candle_core::{Device, Tensor, D};
 use common::*;
+use protocol::Arch;
 use trainer::export;
 use trainer::gpt2;
 use trainer::init::seeded_var_builder;
@@ -21,7 +22,7 @@ fn vocab(ids: &[u32], full: usize) -> CompactVocab {
     CompactVocab::new(ids.to_vec(), full).unwrap()
 }
 
-fn session(dir: &std::path::Path, arch: &str) -> Session {
+fn session(dir: &std::path::Path, arch: Arch) -> Session {
     let weights = std::fs::read(dir.join(export::GGUF)).unwrap();
     let config = std::fs::read_to_string(dir.join(export::CONFIG)).unwrap();
     Session::load(ModelFiles {
@@ -234,11 +235,11 @@ fn the_exported_files_are_what_the_loader_expects() {
         name: "no-config",
         weights: &weights,
         config_json: None,
-        tokenizer_json: &tokenizer_json("gpt2"),
+        tokenizer_json: &tokenizer_json(Arch::Gpt2),
         quantize_to: None,
     })
     .unwrap();
-    assert_eq!((s.info.arch.as_str(), s.info.vocab_size), ("gpt2", 50257));
+    assert_eq!((s.info.arch, s.info.vocab_size), (Arch::Gpt2, 50257));
     assert!(s.info.tensor_types.iter().any(|(t, _)| t == "q8_0"));
     let config_json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join(export::CONFIG)).unwrap()).unwrap();

@@ -9,6 +9,7 @@ use common::*;
 use std::collections::BTreeMap;
 
 use protocol::manifest::{Manifest, ManifestModel, Measured};
+use protocol::Arch;
 use trainer::data::{read_paragraphs, read_tasks, sha256_hex, TaskExample};
 use trainer::eval::{load_session, page_tasks, perplexity, score_tasks, EvalOptions};
 use trainer::export;
@@ -112,8 +113,8 @@ fn untrained(model: &ManifestModel) -> Session {
 #[test]
 fn the_manifest_describes_the_files_that_ship() {
     let manifest = manifest();
-    let archs: Vec<&str> = manifest.models.iter().map(|m| m.arch.as_str()).collect();
-    assert_eq!(archs, ["t5", "gpt2"]);
+    let archs: Vec<Arch> = manifest.models.iter().map(|m| m.arch).collect();
+    assert_eq!(archs, [Arch::T5, Arch::Gpt2]);
     for model in &manifest.models {
         for file in &model.files {
             let path = repo_file(&format!("static/models/{}", file.path));
@@ -142,7 +143,7 @@ fn shipped_models_hold_their_floors_and_untrained_ones_do_not() {
     let sample = sample(&manifest);
     let text = text_sample(&manifest);
     for model in &manifest.models {
-        let session = load_session(&shipped(model), &tokenizer_json(&model.arch)).unwrap();
+        let session = load_session(&shipped(model), &tokenizer_json(model.arch)).unwrap();
         assert_eq!(session.info.arch, model.arch);
         let below = below_floors(&session, model, &sample, &text);
         assert!(

@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use protocol::Arch;
 use trainer::eval::{evaluate, EvalOptions};
 use trainer::model::ModelConfig;
 use trainer::run::{run, tokenize_tasks, Stage};
@@ -100,7 +101,7 @@ fn the_command_path_trains_exports_and_evaluates() {
     let report = evaluate(
         &written[1],
         &dir.join("data"),
-        &tokenizer_json("t5"),
+        &tokenizer_json(Arch::T5),
         &EvalOptions {
             max_per_task: 3,
             perplexity_tokens: 200,
@@ -109,14 +110,14 @@ fn the_command_path_trains_exports_and_evaluates() {
         },
     )
     .unwrap();
-    assert_eq!(report.arch, "t5");
+    assert_eq!(report.arch, Arch::T5);
     assert_eq!(report.tasks.len(), 2);
     assert_eq!(report.tasks["copy"].examples, 3);
     let ppl = report.perplexity.unwrap();
     assert!(ppl.perplexity.is_finite() && ppl.tokens > 0);
 
     // Eval prompts are tokenized by the Session exactly as training did.
-    let session = trainer::eval::load_session(&written[1], &tokenizer_json("t5")).unwrap();
+    let session = trainer::eval::load_session(&written[1], &tokenizer_json(Arch::T5)).unwrap();
     let examples = data::read_tasks(&dir.join("data/tasks/valid.jsonl")).unwrap();
     let tokenized = tokenize_tasks(&session.tokenizer, &opts.model, examples).unwrap();
     for (ex, source, _) in &tokenized {
@@ -124,7 +125,7 @@ fn the_command_path_trains_exports_and_evaluates() {
         assert_eq!(session.encode(&prompt).unwrap(), *source, "{prompt}");
     }
     // GPT-2: Session::encode is the tokenizer with its specials (none for GPT-2).
-    let gpt2_tok = worker::session::tokenizer_from_bytes(&tokenizer_json("gpt2")).unwrap();
+    let gpt2_tok = worker::session::tokenizer_from_bytes(&tokenizer_json(Arch::Gpt2)).unwrap();
     let gpt2_model = ModelConfig::Gpt2(gpt2::Config::tiny());
     let examples = data::read_tasks(&dir.join("data/tasks/valid.jsonl")).unwrap();
     for (ex, prompt, target) in tokenize_tasks(&gpt2_tok, &gpt2_model, examples).unwrap() {

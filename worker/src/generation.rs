@@ -3,6 +3,8 @@
 //! time, so the worker can yield (and hear Cancel) between tokens.
 
 use candle_core::Result;
+#[cfg(test)]
+use protocol::MAX_ALTERNATIVES;
 use protocol::{Alternative, GenerationSettings, GenerationStats, StopReason, TokenStep};
 use tokenizers::Tokenizer;
 use web_time::Instant;
@@ -56,7 +58,7 @@ impl Sampler {
     pub fn new(settings: GenerationSettings) -> Self {
         let rng = Rng::new(settings.seed);
         Self {
-            settings: sanitize(settings),
+            settings: settings.clamped(),
             rng,
         }
     }
@@ -136,25 +138,6 @@ impl Sampler {
     }
 }
 
-/// Settings a person could type that would make the arithmetic meaningless:
-/// a temperature too small for f32 is greedy, NaN means "off".
-fn sanitize(mut s: GenerationSettings) -> GenerationSettings {
-    if !(s.temperature.is_finite() && s.temperature >= 1e-4) {
-        s.temperature = 0.0;
-    }
-    if !(s.top_p.is_finite() && s.top_p > 0.0) {
-        s.top_p = 1.0;
-    }
-    if !(s.repeat_penalty.is_finite() && s.repeat_penalty > 0.0) {
-        s.repeat_penalty = 1.0;
-    }
-    s.top_alternatives = s.top_alternatives.min(MAX_ALTERNATIVES);
-    s
-}
-
-/// Alternatives reported per token: enough for a chart, cheap to send.
-pub const MAX_ALTERNATIVES: usize = 20;
-
 pub fn softmax(logits: &[f32], temperature: f32) -> Vec<f32> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exps: Vec<f32> = logits
@@ -173,10 +156,20 @@ pub struct Generation<'a, M: LanguageModel> {
     settings: GenerationSettings,
     tokens: Vec<u32>,
     prompt_len: usize,
-    next_logits: Vec<f32>,
+    /// The logits for the next token; `None` until the last token chosen
+    /// has gone through the model, which the next call does first. So a
+    /// token is handed out as soon as it is chosen, and a Cancel that
+    /// arrives meanwhile stops the run before any more model work.
+    next_logits: Option<Vec<f32>>,
     text: String,
+    /// Incremental decoding: the generated ids from `prefix_offset` are
+    /// decoded again for each token, those before `read_offset` are already
+    /// in `text` (a window, not the whole output, per token).
+    prefix_offset: usize,
+    read_offset: usize,
     stats: GenerationStats,
-    decode_started: Option<Instant>,
+    decode_steps: usize,
+    decode_seconds: f64,
     finished: Option<StopReason>,
 }
 
@@ -210,10 +203,13 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
             settings,
             prompt_len: prompt.len(),
             tokens: prompt,
-            next_logits,
+            next_logits: Some(next_logits),
             text: String::new(),
+            prefix_offset: 0,
+            read_offset: 0,
             stats,
-            decode_started: None,
+            decode_steps: 0,
+            decode_seconds: 0.0,
             finished: None,
         })
     }
@@ -242,16 +238,25 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
         self.finished.get_or_insert(StopReason::Cancelled);
     }
 
-    /// Produces the next token, or `None` once a stop rule has fired.
+    /// Produces the next token, or `None` once a stop rule has fired. The
+    /// model step for the previous token runs here, before the choice.
     pub fn next_token(&mut self) -> Result<Option<TokenStep>> {
         if self.finished.is_some() {
             return Ok(None);
         }
-        let generated = self.tokens.len() - self.prompt_len;
-        if generated >= self.settings.max_new_tokens {
-            self.finished = Some(StopReason::MaxTokens);
-            return Ok(None);
-        }
+        let logits = match self.next_logits.take() {
+            Some(logits) => logits,
+            None => {
+                let last = *self.tokens.last().expect("a prompt is never empty");
+                // Time only the decode steps: the first token comes from the prefill.
+                let started = Instant::now();
+                let logits = self.model.step(last)?;
+                self.decode_seconds += started.elapsed().as_secs_f64();
+                self.decode_steps += 1;
+                self.stats.decode_tok_s = self.decode_steps as f64 / self.decode_seconds.max(1e-9);
+                logits
+            }
+        };
         // As in transformers, the repetition penalty sees what the decoder
         // saw: the whole sequence for GPT-2, only the output for T5.
         let seen = if self.model.is_encoder_decoder() {
@@ -259,14 +264,31 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
         } else {
             &self.tokens
         };
-        let choice = self.sampler.choose(&self.next_logits, seen);
+        let choice = self.sampler.choose(&logits, seen);
         self.tokens.push(choice.id);
-        let last = Some(choice.id) == self.model.eos_token_id()
-            || self.stats.generated_tokens + 1 >= self.settings.max_new_tokens
-            || self.model.room_after(self.tokens.len()) == Some(0);
-        let step = TokenStep {
+        self.stats.generated_tokens += 1;
+        self.finished = if Some(choice.id) == self.model.eos_token_id() {
+            Some(StopReason::EndOfText)
+        } else if self.stats.generated_tokens >= self.settings.max_new_tokens {
+            Some(StopReason::MaxTokens)
+        } else if self.model.room_after(self.tokens.len()) == Some(0) {
+            Some(StopReason::ContextFull)
+        } else {
+            None
+        };
+        let text = self.append_text(self.finished.is_some())?;
+        if self.finished.is_none()
+            && self
+                .settings
+                .stop
+                .iter()
+                .any(|s| !s.is_empty() && self.text.contains(s.as_str()))
+        {
+            self.finished = Some(StopReason::StopString);
+        }
+        Ok(Some(TokenStep {
             id: choice.id,
-            text: self.append_text(last)?,
+            text,
             prob: choice.prob,
             top: choice
                 .top
@@ -277,56 +299,40 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
                     prob,
                 })
                 .collect(),
-        };
-        self.stats.generated_tokens += 1;
-
-        if Some(choice.id) == self.model.eos_token_id() {
-            self.finished = Some(StopReason::EndOfText);
-        } else if self
-            .settings
-            .stop
-            .iter()
-            .any(|s| !s.is_empty() && self.text.contains(s.as_str()))
-        {
-            self.finished = Some(StopReason::StopString);
-        } else if self.stats.generated_tokens >= self.settings.max_new_tokens {
-            self.finished = Some(StopReason::MaxTokens);
-        } else if self.model.room_after(self.tokens.len()) == Some(0) {
-            self.finished = Some(StopReason::ContextFull);
-        } else {
-            // Time only the decode steps: the first token comes from the prefill.
-            let started = *self.decode_started.get_or_insert_with(Instant::now);
-            self.next_logits = self.model.step(choice.id)?;
-            let steps = self.stats.generated_tokens as f64;
-            self.stats.decode_tok_s = steps / started.elapsed().as_secs_f64().max(1e-9);
-        }
-        Ok(Some(step))
+        }))
     }
 
-    /// Decodes all generated ids and returns what was added to the text.
-    /// Byte-level BPE can split a character across tokens: hold back a
-    /// trailing replacement character until the rest arrives.
+    /// The text the newest token adds. Only a window of the output is
+    /// decoded: from the token before the last text that was sent, so a
+    /// decoder that drops a word's leading space at the start of a sequence
+    /// treats both decodes alike. Byte-level BPE can split a character
+    /// across tokens: a trailing replacement character waits for the rest.
     fn append_text(&mut self, last: bool) -> Result<String> {
-        let full = self
-            .tokenizer
-            .decode(self.generated_ids(), true)
-            .map_err(candle_core::Error::msg)?;
+        let ids = &self.tokens[self.prompt_len..];
+        let decode = |ids: &[u32]| {
+            self.tokenizer
+                .decode(ids, true)
+                .map_err(candle_core::Error::msg)
+        };
+        let before = decode(&ids[self.prefix_offset..self.read_offset])?;
+        let now = decode(&ids[self.prefix_offset..])?;
         // The last token cannot complete a character any more: send all.
         let settled = if last {
-            full.as_str()
+            now.as_str()
         } else {
-            full.trim_end_matches('\u{FFFD}')
+            now.trim_end_matches('\u{FFFD}')
         };
-        if let Some(new) = settled.strip_prefix(self.text.as_str()) {
-            let new = new.to_string();
-            self.text.push_str(&new);
-            Ok(new)
-        } else {
+        let new = match settled.strip_prefix(before.as_str()) {
+            Some("") => return Ok(String::new()),
+            Some(new) => new.to_string(),
             // Decoding changed text already sent (a decoder that cleans up
-            // spaces): resynchronise so later tokens stream again.
-            self.text = settled.to_string();
-            Ok(String::new())
-        }
+            // spaces): move on so later tokens stream again.
+            None => String::new(),
+        };
+        self.prefix_offset = self.read_offset;
+        self.read_offset = ids.len();
+        self.text.push_str(&new);
+        Ok(new)
     }
 
     fn token_text(&self, id: u32) -> String {
@@ -377,6 +383,53 @@ mod tests {
             .map(|seed| pick(&logits, &[], |s| (s.temperature, s.seed) = (5.0, seed)))
             .collect();
         assert!(ids.len() >= 3, "{ids:?}");
+    }
+
+    /// A model that counts its steps and always favours token 1 (of 4).
+    struct Counting {
+        steps: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl LanguageModel for Counting {
+        fn prefill(&mut self, _: &[u32]) -> Result<Vec<f32>> {
+            Ok(vec![0.0, 5.0, 0.0, 0.0])
+        }
+        fn step(&mut self, _: u32) -> Result<Vec<f32>> {
+            self.steps.set(self.steps.get() + 1);
+            Ok(vec![0.0, 5.0, 0.0, 0.0])
+        }
+        fn eos_token_id(&self) -> Option<u32> {
+            None
+        }
+        fn room_after(&self, _: usize) -> Option<usize> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_token_is_handed_out_before_the_next_step_and_cancel_stops_the_model() {
+        let path = protocol::repo_root().join("static/tokenizers/gpt2.json");
+        let tokenizer = Tokenizer::from_file(path).unwrap();
+        let steps = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut model = Counting {
+            steps: steps.clone(),
+        };
+        let settings = GenerationSettings {
+            max_new_tokens: 3,
+            ..Default::default()
+        };
+        let mut generation = Generation::start(&mut model, &tokenizer, vec![7], settings).unwrap();
+        // The first token comes from the prefill: no decode step yet.
+        assert!(generation.next_token().unwrap().is_some());
+        assert_eq!(steps.get(), 0);
+        // The second needs one step, run when it is asked for.
+        assert!(generation.next_token().unwrap().is_some());
+        assert_eq!(steps.get(), 1);
+        // A Cancel now costs no model work at all.
+        generation.cancel();
+        assert!(generation.next_token().unwrap().is_none());
+        assert_eq!(steps.get(), 1);
+        assert_eq!(generation.finished(), Some(StopReason::Cancelled));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The few layers the models share, on candle-core alone.
 
 use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{Module, Result, Tensor, D};
+use candle_core::{DType, Device, Module, Result, Tensor, D};
 
 /// `x W^T + b` with `W` kept in its file's (possibly quantized) type.
 pub struct Linear {
@@ -86,6 +86,73 @@ impl Module for RmsNorm {
     }
 }
 
+/// The feed-forward activations GPT-2 and T5 configs name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// `gelu_new`: the tanh approximation GPT-2 was trained with.
+    GeluTanh,
+    GeluErf,
+    Relu,
+}
+
+impl Module for Activation {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::GeluTanh => xs.gelu(),
+            Self::GeluErf => xs.gelu_erf(),
+            Self::Relu => xs.relu(),
+        }
+    }
+}
+
 /// Additive attention bias: 0 where visible, a large finite negative number
 /// where masked. Not -inf: a fully masked padding row would become NaN.
 pub const MASKED: f32 = -1e9;
+
+/// `[b, 1, 1, s]` from a `[b, s]` mask of 1 (token) / 0 (padding):
+/// [`MASKED`] on padded keys, for every query.
+pub fn key_mask_bias(mask: &[Vec<f32>], device: &Device) -> Result<Tensor> {
+    let b = mask.len();
+    let s = mask.first().map_or(0, Vec::len);
+    let flat: Vec<f32> = mask
+        .iter()
+        .flat_map(|row| row.iter().map(|&m| if m > 0.5 { 0.0 } else { MASKED }))
+        .collect();
+    Tensor::from_vec(flat, (b, 1, 1, s), device)
+}
+
+/// `[b, 1, t, past + t]` for `t` queries after `past` cached positions: 0
+/// where key `j` is not after the query and is a token in its row's
+/// `key_mask` (`[b, past + t]`), [`MASKED`] elsewhere. Kept as one builder,
+/// not the sum of the two masks, so masked scores are exactly [`MASKED`].
+pub fn causal_key_mask_bias(
+    key_mask: &[Vec<f32>],
+    past: usize,
+    t: usize,
+    device: &Device,
+) -> Result<Tensor> {
+    let total = past + t;
+    let mut bias = Vec::with_capacity(key_mask.len() * t * total);
+    for row in key_mask {
+        for i in 0..t {
+            for (j, &keep) in row.iter().enumerate() {
+                let visible = j <= past + i && keep > 0.5;
+                bias.push(if visible { 0.0 } else { MASKED });
+            }
+        }
+    }
+    Tensor::from_vec(bias, (key_mask.len(), 1, t, total), device)
+}
+
+/// `[1, 1, t, past + t]`: [`MASKED`] on keys after the query.
+pub fn causal_bias(t: usize, past: usize, device: &Device) -> Result<Tensor> {
+    causal_key_mask_bias(&[vec![1.0; past + t]], past, t, device)
+}
+
+/// Logits of the last position of batch row `row` (of `[batch, positions,
+/// vocab]`) as a plain vector.
+pub fn last_logits(logits: &Tensor, row: usize) -> Result<Vec<f32>> {
+    let l = logits.get(row)?;
+    let n = l.dim(0)?;
+    l.get(n - 1)?.to_dtype(DType::F32)?.to_vec1()
+}

@@ -3,11 +3,13 @@
 
 use candle_core::quantized::GgmlDType;
 use candle_core::{Device, Result, Tensor};
-use protocol::{LabelProbability, ModelInfo};
+use protocol::{Arch, LabelProbability, ModelInfo};
 use tokenizers::Tokenizer;
 
+use crate::capture::Capture;
 use crate::generation::{softmax, LanguageModel};
-use crate::gpt2::{self, Capture, Gpt2, KvCache};
+use crate::gpt2::{self, Gpt2, KvCache};
+use crate::nn::last_logits;
 use crate::t5::{self, DecoderCache, Encoded, T5};
 use crate::weights::TensorStore;
 
@@ -147,9 +149,9 @@ pub fn load_model(
 ) -> Result<(Model, ModelInfo)> {
     let store = TensorStore::from_bytes(weights, quantize_to)?;
     let (_, tensor_types) = store.summary();
-    let arch = architecture(&store, config_json)?;
-    match arch.as_str() {
-        "gpt2" => {
+    let arch = detect_arch(&store, config_json)?;
+    match arch {
+        Arch::Gpt2 => {
             let m = gpt2::load(store, config_json)?;
             let info = ModelInfo {
                 name: name.to_string(),
@@ -163,7 +165,7 @@ pub fn load_model(
             };
             Ok((Model::Gpt2(m), info))
         }
-        "t5" => {
+        Arch::T5 => {
             let m = t5::load(store, config_json)?;
             let info = ModelInfo {
                 name: name.to_string(),
@@ -177,31 +179,41 @@ pub fn load_model(
             };
             Ok((Model::T5(m), info))
         }
-        other => candle_core::bail!("models of architecture {other} are not supported yet"),
     }
 }
 
-/// The architecture a file holds: GGUF metadata, else `model_type` in config.json.
-fn architecture(store: &TensorStore, config_json: Option<&str>) -> Result<String> {
-    if let Some(arch) = store.metadata_str("general.architecture") {
-        return Ok(arch.to_string());
-    }
-    if let Some(json) = config_json {
-        let v: serde_json::Value = serde_json::from_str(json)
-            .map_err(|e| candle_core::Error::msg(format!("config.json is not JSON: {e}")))?;
-        if let Some(t) = v.get("model_type").and_then(|t| t.as_str()) {
-            return Ok(t.to_string());
-        }
+/// The architecture a model's files hold: GGUF metadata, else `model_type`
+/// in config.json, else the tensor names. The one place that decides it; a
+/// family the lab does not run is an error that names it.
+pub fn detect_arch(store: &TensorStore, config_json: Option<&str>) -> Result<Arch> {
+    let named = match store.metadata_str("general.architecture") {
+        Some(arch) => Some(arch.to_string()),
+        None => config_model_type(config_json)?,
+    };
+    if let Some(name) = named {
+        return name.parse().map_err(candle_core::Error::msg);
     }
     if store.contains("wte.weight") || store.contains("transformer.wte.weight") {
-        return Ok("gpt2".into());
+        return Ok(Arch::Gpt2);
     }
     if store.contains("encoder.block.0.layer.0.SelfAttention.q.weight") {
-        return Ok("t5".into());
+        return Ok(Arch::T5);
     }
     candle_core::bail!(
         "cannot tell which model this file holds (no architecture in it or in config.json)"
     )
+}
+
+/// `model_type` of a config.json, if it names one.
+pub fn config_model_type(config_json: Option<&str>) -> Result<Option<String>> {
+    let Some(json) = config_json else {
+        return Ok(None);
+    };
+    let v: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| candle_core::Error::msg(format!("config.json is not JSON: {e}")))?;
+    Ok(v.get("model_type")
+        .and_then(|t| t.as_str())
+        .map(str::to_string))
 }
 
 /// A model plus the cache of one generation.
@@ -280,7 +292,7 @@ fn gpt2_next(model: &Gpt2, cache: &mut KvCache, ids: &[u32]) -> Result<Vec<f32>>
         ..Default::default()
     };
     let out = model.forward(&input, None, cache, capture)?;
-    gpt2::last_logits(&out.logits, 0)
+    last_logits(&out.logits, 0)
 }
 
 fn t5_next(
@@ -295,5 +307,5 @@ fn t5_next(
         ..Default::default()
     };
     let out = model.decode(&input, encoded, cache, capture)?;
-    gpt2::last_logits(&out.logits, 0)
+    last_logits(&out.logits, 0)
 }

@@ -6,18 +6,22 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use js_sys::{Promise, Reflect, Uint8Array};
-use protocol::{Event, FileSource, GenerationSettings, HeldModel, ModelSpec, Request, RequestId};
+use js_sys::{Promise, Reflect};
+use protocol::{
+    Event, FileSource, GenerationSettings, HeldModel, ModelRef, ModelSpec, Request, RequestId,
+};
 use tokenizers::Tokenizer;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent, Response};
+use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent};
 
 use crate::generation::Generation;
 use crate::session::{load_model, tokenizer_from_bytes, Session};
+use download::{fetch_bytes, fetch_file, LoadFailure};
 
 mod cache;
+mod download;
 
 /// A loaded model and what the page is told about it.
 struct Held {
@@ -35,6 +39,11 @@ struct State {
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+/// True once if the page cancelled `id` (the mark is taken away).
+fn take_cancel(id: RequestId) -> bool {
+    STATE.with(|s| s.borrow_mut().cancelled.remove(&id))
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -121,11 +130,11 @@ fn handle(request: Request) {
         }),
         Request::Classify {
             id,
-            arch,
+            model,
             prompt,
             labels,
         } => {
-            let answer = held_session(&arch).and_then(|session| {
+            let answer = held_session(model).and_then(|session| {
                 session
                     .label_probabilities(&prompt, &labels)
                     .map_err(|e| crate::plain_error(&e))
@@ -140,11 +149,11 @@ fn handle(request: Request) {
         }
         Request::Generate {
             id,
-            arch,
+            model,
             prompt,
             settings,
         } => spawn_local(async move {
-            if let Err(message) = generate(id, &arch, &prompt, settings).await {
+            if let Err(message) = generate(id, model, &prompt, settings).await {
                 post(&Event::Error {
                     id: Some(id),
                     message,
@@ -154,15 +163,23 @@ fn handle(request: Request) {
     }
 }
 
-/// The held model of architecture `arch`.
-fn held_session(arch: &str) -> Result<Rc<Session>, String> {
+/// The held model `model` names. One that a newer load replaced is refused:
+/// the request was meant for the model the page showed when it was sent.
+fn held_session(model: ModelRef) -> Result<Rc<Session>, String> {
     STATE.with(|s| {
-        s.borrow()
+        let state = s.borrow();
+        let held = state
             .held
             .iter()
-            .find(|h| h.about.info.arch == arch)
-            .map(|h| h.session.clone())
-            .ok_or_else(|| format!("no {arch} model is loaded: load one first"))
+            .find(|h| h.about.info.arch == model.arch)
+            .ok_or_else(|| format!("no {} model is loaded: load one first", model.arch))?;
+        if held.about.load != model.load {
+            return Err(format!(
+                "the {} model changed to {} while this request was on its way: run it again",
+                model.arch, held.about.info.name
+            ));
+        }
+        Ok(held.session.clone())
     })
 }
 
@@ -187,18 +204,6 @@ async fn tokenize(id: RequestId, url: &str, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Why a load stopped.
-enum LoadFailure {
-    Cancelled,
-    Failed(String),
-}
-
-impl From<String> for LoadFailure {
-    fn from(message: String) -> Self {
-        LoadFailure::Failed(message)
-    }
-}
-
 async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
     let cache = cache::open().await.ok();
     let mut files = Vec::new();
@@ -221,7 +226,7 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
     let tokenizer_url = spec
         .tokenizer_url
         .clone()
-        .unwrap_or_else(|| protocol::default_tokenizer_url(&info.arch).to_string());
+        .unwrap_or_else(|| info.arch.default_tokenizer_url().to_string());
     let tokenizer_file = fetch_file(id, &tokenizer_url, cache.as_ref()).await?;
     let tokenizer = tokenizer_from_bytes(&tokenizer_file.bytes).map_err(cannot_load)?;
     let session = Session::new(model, info, tokenizer).map_err(cannot_load)?;
@@ -241,6 +246,7 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
         held.push(Held {
             session: session.clone(),
             about: HeldModel {
+                load: id,
                 spec,
                 info: info.clone(),
                 files: Vec::new(),
@@ -282,11 +288,11 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
 
 async fn generate(
     id: RequestId,
-    arch: &str,
+    model: ModelRef,
     prompt: &str,
     settings: GenerationSettings,
 ) -> Result<(), String> {
-    let session = held_session(arch)?;
+    let session = held_session(model)?;
     if prompt.trim().is_empty() {
         return Err("the prompt is empty: type something first".into());
     }
@@ -308,7 +314,7 @@ async fn generate(
     loop {
         // Let queued messages (Cancel) run before computing the next token.
         yield_to_event_loop().await;
-        if STATE.with(|s| s.borrow_mut().cancelled.remove(&id)) {
+        if take_cancel(id) {
             generation.cancel();
         }
         match generation
@@ -341,160 +347,4 @@ async fn yield_to_event_loop() {
     let _ = channel.port2().post_message(&JsValue::UNDEFINED);
     let _ = JsFuture::from(promise).await;
     channel.port1().set_onmessage(None);
-}
-
-/// Largest file the worker downloads: wasm32 memory is 4 GB, and loading
-/// holds the file and the model at once.
-const MAX_DOWNLOAD: u64 = 1_500_000_000;
-
-/// One file of a model, in memory.
-pub(crate) struct File {
-    /// Absolute URL: the cache key.
-    pub url: String,
-    pub bytes: Vec<u8>,
-    pub from_cache: bool,
-    /// Fetched over http(s), so worth keeping (a local file's blob: URL is not).
-    pub cacheable: bool,
-}
-
-/// A file of load `id`: from the cache when it holds it, else downloaded with
-/// progress. The page's Cancel for `id` aborts the download between chunks.
-async fn fetch_file(
-    id: RequestId,
-    url: &str,
-    cache: Option<&web_sys::Cache>,
-) -> Result<File, LoadFailure> {
-    let absolute = web_sys::Url::new_with_base(url, &scope().location().href())
-        .map(|u| u.href())
-        .map_err(|_| format!("{url} is not a valid address"))?;
-    let cacheable = absolute.starts_with("http://") || absolute.starts_with("https://");
-    if let (Some(cache), true) = (cache, cacheable) {
-        if let Some(response) = cache::lookup(cache, &absolute).await {
-            let bytes = read_body(Some(id), url, response, None, true).await?;
-            return Ok(File {
-                url: absolute,
-                bytes,
-                from_cache: true,
-                cacheable,
-            });
-        }
-    }
-    let abort = web_sys::AbortController::new().ok();
-    let init = web_sys::RequestInit::new();
-    init.set_signal(abort.as_ref().map(|a| a.signal()).as_ref());
-    let response = JsFuture::from(scope().fetch_with_str_and_init(&absolute, &init))
-        .await
-        .map_err(|e| format!("{url} could not be downloaded: {}", js_error(e)))?;
-    let response: Response = response.unchecked_into();
-    if !response.ok() {
-        return Err(format!(
-            "{url} could not be downloaded: the server answered {} {}",
-            response.status(),
-            response.status_text()
-        )
-        .into());
-    }
-    let bytes = read_body(Some(id), url, response, abort, false).await?;
-    Ok(File {
-        url: absolute,
-        bytes,
-        from_cache: false,
-        cacheable,
-    })
-}
-
-/// A tokenizer or other small file, without progress or cache.
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let response = JsFuture::from(scope().fetch_with_str(url))
-        .await
-        .map_err(|e| format!("{url} could not be downloaded: {}", js_error(e)))?;
-    let response: Response = response.unchecked_into();
-    if !response.ok() {
-        return Err(format!(
-            "{url} could not be downloaded: the server answered {} {}",
-            response.status(),
-            response.status_text()
-        ));
-    }
-    match read_body(None, url, response, None, false).await {
-        Ok(bytes) => Ok(bytes),
-        Err(LoadFailure::Failed(message)) => Err(message),
-        Err(LoadFailure::Cancelled) => Err(format!("{url}: cancelled")),
-    }
-}
-
-/// Reads a response body chunk by chunk, reporting progress for request `id`
-/// and stopping (aborting the download) when the page cancelled `id`.
-async fn read_body(
-    id: Option<RequestId>,
-    url: &str,
-    response: Response,
-    abort: Option<web_sys::AbortController>,
-    cached: bool,
-) -> Result<Vec<u8>, LoadFailure> {
-    let total = response
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<u64>().ok());
-    let Some(body) = response.body() else {
-        return Ok(Vec::new());
-    };
-    if total.is_some_and(|t| t > MAX_DOWNLOAD) {
-        return Err(format!(
-            "{url} is {:.1} GB: larger than this page can hold in memory ({:.1} GB)",
-            total.unwrap_or(0) as f64 / 1e9,
-            MAX_DOWNLOAD as f64 / 1e9
-        )
-        .into());
-    }
-    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    let mut bytes = Vec::new();
-    loop {
-        if id.is_some_and(|id| STATE.with(|s| s.borrow_mut().cancelled.remove(&id))) {
-            if let Some(abort) = &abort {
-                abort.abort();
-            }
-            let _ = reader.cancel();
-            return Err(LoadFailure::Cancelled);
-        }
-        let chunk = JsFuture::from(reader.read())
-            .await
-            .map_err(|e| format!("{url}: the download broke off: {}", js_error(e)))?;
-        let done = Reflect::get(&chunk, &"done".into())
-            .ok()
-            .and_then(|d| d.as_bool())
-            .unwrap_or(true);
-        if done {
-            break;
-        }
-        if let Ok(value) = Reflect::get(&chunk, &"value".into()) {
-            let chunk = value.unchecked_into::<Uint8Array>().to_vec();
-            if bytes.len() as u64 + chunk.len() as u64 > MAX_DOWNLOAD
-                || bytes.try_reserve(chunk.len()).is_err()
-            {
-                return Err(format!("{url} is larger than this page can hold in memory").into());
-            }
-            bytes.extend(chunk);
-        }
-        if let Some(id) = id {
-            post(&Event::Progress {
-                id,
-                file: url.to_string(),
-                loaded: bytes.len() as u64,
-                total,
-                cached,
-            });
-        }
-    }
-    // A connection that closed early must not pass as the whole file.
-    if let Some(total) = total.filter(|&t| t != bytes.len() as u64) {
-        return Err(format!(
-            "{url}: the download broke off after {} of {total} bytes",
-            bytes.len()
-        )
-        .into());
-    }
-    Ok(bytes)
 }

@@ -176,18 +176,6 @@ impl TensorStore {
     }
 }
 
-/// `general.architecture` of a GGUF file, reading only its header.
-pub fn gguf_architecture(bytes: &[u8]) -> Option<String> {
-    if !bytes.starts_with(b"GGUF") {
-        return None;
-    }
-    let content = gguf_file::Content::read(&mut Cursor::new(bytes)).ok()?;
-    match content.metadata.get("general.architecture")? {
-        gguf_file::Value::String(s) => Some(s.clone()),
-        _ => None,
-    }
-}
-
 fn detect_format(bytes: &[u8]) -> Result<FileFormat> {
     if bytes.starts_with(b"GGUF") {
         return Ok(FileFormat::Gguf);

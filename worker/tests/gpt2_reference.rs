@@ -6,8 +6,9 @@ mod common;
 use candle_core::{Device, Tensor};
 use common::*;
 use serde_json::Value;
+use worker::capture::Capture;
 use worker::generation::{LanguageModel, Sampler};
-use worker::gpt2::{self, Capture, Gpt2};
+use worker::gpt2::{self, Gpt2};
 use worker::session::Runner;
 use worker::weights::{parse_dtype, TensorStore};
 

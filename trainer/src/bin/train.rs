@@ -1,163 +1,236 @@
 //! `train`: trains GPT-2 or T5 on `data/` and exports them for the page;
-//! `train eval` scores an exported model through the worker's Session.
+//! `train eval` scores an exported model through the worker's Session;
+//! `train ship` puts the fine-tuned pair into `static/models/`.
+//! `train --help` and `train <command> --help` list the flags.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use candle_core::quantized::GgmlDType;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use protocol::Arch;
 use trainer::eval::{evaluate, page_tasks, EvalOptions};
+use trainer::export;
 use trainer::model::ModelConfig;
 use trainer::run::{run, RunOptions, Stage};
 use trainer::ship::{ShipModel, ShipOptions};
 use trainer::train::StageOptions;
 use trainer::{gpt2, t5};
+use worker::session::config_model_type;
 
-const USAGE: &str = "usage:
-  train gpt2|t5 [--stage pretrain|finetune|both] [--data DIR] [--out DIR] [--minutes N]
-        [--pretrain-share F] [--pretrain-steps N] [--finetune-steps N] [--seed S] [--tiny]
-        [--init DIR] [--batch B] [--finetune-batch B] [--seq T] [--pack T] [--lr LR] [--finetune-lr LR] [--warmup N]
-        [--weight-decay W] [--clip C] [--max-vocab K] [--mix-text F] [--export q8_0|f32]
-        [--log-every N] [--valid-batches N] [--tokenizer FILE]
-        [--layers N] [--width N] [--heads N]
-  train eval --model DIR [--data DIR] [--max-per-task N] [--ppl-tokens N] [--samples N] [--tokenizer FILE]
-  train ship --t5 DIR --gpt2 DIR [--data DIR] [--to DIR] [--sample-per-task N] [--max-per-task N] [--ppl-tokens N]";
-
-struct Args {
-    flags: HashMap<String, String>,
-    switches: Vec<String>,
+/// Trains the lab's small GPT-2 and T5, scores them, and ships them to the page.
+#[derive(Parser)]
+#[command(name = "train")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-const SWITCHES: &[&str] = &["tiny"];
-
-fn parse(args: &[String]) -> Result<Args> {
-    let mut out = Args {
-        flags: HashMap::new(),
-        switches: Vec::new(),
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let Some(name) = a.strip_prefix("--") else {
-            bail!("unexpected argument {a:?}\n{USAGE}")
-        };
-        if SWITCHES.contains(&name) {
-            out.switches.push(name.to_string());
-        } else {
-            let value = it
-                .next()
-                .with_context(|| format!("--{name} needs a value"))?;
-            out.flags.insert(name.to_string(), value.clone());
-        }
-    }
-    Ok(out)
+#[derive(Subcommand)]
+enum Command {
+    /// Trains a GPT-2 (decoder-only).
+    Gpt2(TrainArgs),
+    /// Trains a T5 (encoder–decoder).
+    T5(TrainArgs),
+    /// Scores an exported model; the report is JSON on stdout.
+    Eval(EvalArgs),
+    /// Copies the fine-tuned pair into static/models/ with its manifest.
+    Ship(ShipArgs),
 }
 
-impl Args {
-    fn get<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>> {
-        self.flags
-            .get(name)
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| anyhow::anyhow!("--{name}: cannot read {v:?}"))
-            })
-            .transpose()
-    }
+#[derive(Clone, Copy, ValueEnum)]
+enum StageArg {
+    Pretrain,
+    Finetune,
+    Both,
+}
 
-    fn or<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T> {
-        Ok(self.get(name)?.unwrap_or(default))
-    }
+#[derive(Args)]
+struct TrainArgs {
+    #[arg(long, value_enum, default_value_t = StageArg::Both)]
+    stage: StageArg,
+    /// Written by scripts/data/fetch.sh.
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    data: PathBuf,
+    /// [default: out/ARCH]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The whole run's time box.
+    #[arg(long, value_name = "N", default_value_t = 30.0)]
+    minutes: f64,
+    /// The share of --minutes for pretraining when both stages run.
+    #[arg(long, value_name = "F", default_value_t = 0.6)]
+    pretrain_share: f64,
+    /// Exact step count (the time box still applies).
+    #[arg(long, value_name = "N")]
+    pretrain_steps: Option<usize>,
+    /// Exact step count (the time box still applies).
+    #[arg(long, value_name = "N")]
+    finetune_steps: Option<usize>,
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    seed: u64,
+    /// A tiny model and short sequences, for quick checks.
+    #[arg(long)]
+    tiny: bool,
+    /// Continue from an output directory (e.g. out/t5/pretrain).
+    #[arg(long, value_name = "DIR")]
+    init: Option<PathBuf>,
+    /// Pretraining sequences per batch [default: 16; 8 with --tiny]
+    #[arg(long, value_name = "B")]
+    batch: Option<usize>,
+    /// Fine-tuning examples per batch [default: 128; 8 with --tiny]
+    #[arg(long, value_name = "B")]
+    finetune_batch: Option<usize>,
+    /// GPT-2 tokens per sequence, T5 encoder tokens [default: 128; 32 with --tiny]
+    #[arg(long, value_name = "T")]
+    seq: Option<usize>,
+    /// Tokens per fine-tuning row, which holds several examples (T5: encoder
+    /// tokens); 1 = one example per row [default: 128; 32 with --tiny]
+    #[arg(long, value_name = "T")]
+    pack: Option<usize>,
+    #[arg(long, value_name = "LR", default_value_t = 1e-3)]
+    lr: f64,
+    /// [default: half of --lr]
+    #[arg(long, value_name = "LR")]
+    finetune_lr: Option<f64>,
+    /// Warmup steps (half for fine-tuning).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    warmup: usize,
+    #[arg(long, value_name = "W", default_value_t = 0.1)]
+    weight_decay: f64,
+    /// Global gradient-norm clip.
+    #[arg(long, value_name = "C", default_value_t = 1.0)]
+    clip: f64,
+    /// Keep only the K most frequent ids (the rest share one row).
+    #[arg(long, value_name = "K")]
+    max_vocab: Option<usize>,
+    /// Pretraining-text examples per task example in fine-tuning.
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    mix_text: f64,
+    /// Type of the exported 2-D weights (q8_0 or f32).
+    #[arg(long, value_name = "TYPE", default_value = "q8_0", value_parser = dtype)]
+    export: GgmlDType,
+    /// [default: 25; 10 with --tiny]
+    #[arg(long, value_name = "N")]
+    log_every: Option<usize>,
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    valid_batches: usize,
+    /// [default: static/tokenizers/ARCH.json]
+    #[arg(long, value_name = "FILE")]
+    tokenizer: Option<PathBuf>,
+    /// Layers (T5: each of encoder and decoder).
+    #[arg(long, value_name = "N")]
+    layers: Option<usize>,
+    #[arg(long, value_name = "N")]
+    width: Option<usize>,
+    #[arg(long, value_name = "N")]
+    heads: Option<usize>,
+}
 
-    fn path(&self, name: &str, default: &str) -> PathBuf {
-        PathBuf::from(self.flags.get(name).map_or(default, String::as_str))
-    }
+#[derive(Args)]
+struct EvalArgs {
+    /// A trainer output or a folder with model.gguf and config.json.
+    #[arg(long, value_name = "DIR")]
+    model: PathBuf,
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    data: PathBuf,
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    max_per_task: usize,
+    /// Held-out tokens for the perplexity.
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    ppl_tokens: usize,
+    /// Outputs shown per task.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    samples: usize,
+    /// [default: static/tokenizers/ARCH.json]
+    #[arg(long, value_name = "FILE")]
+    tokenizer: Option<PathBuf>,
+}
 
-    fn check(&self, known: &[&str]) -> Result<()> {
-        match self.flags.keys().find(|k| !known.contains(&k.as_str())) {
-            Some(k) => bail!("unknown option --{k}\n{USAGE}"),
-            None => Ok(()),
-        }
-    }
+#[derive(Args)]
+struct ShipArgs {
+    /// The fine-tuned T5 (e.g. out/t5/finetune).
+    #[arg(long, value_name = "DIR")]
+    t5: PathBuf,
+    /// The fine-tuned GPT-2 (e.g. out/gpt2/finetune).
+    #[arg(long, value_name = "DIR")]
+    gpt2: PathBuf,
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    data: PathBuf,
+    /// [default: static/models]
+    #[arg(long, value_name = "DIR")]
+    to: Option<PathBuf>,
+    /// Held-out examples per task in the floor tests' sample.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    sample_per_task: usize,
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_per_task: usize,
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    ppl_tokens: usize,
+}
+
+/// `--export` values; clap names the flag when one is refused.
+fn dtype(name: &str) -> Result<GgmlDType, String> {
+    worker::weights::parse_dtype(name).map_err(|e| worker::plain_error(&e))
 }
 
 fn repo_file(rel: &str) -> PathBuf {
     protocol::repo_root().join(rel)
 }
 
-fn train(arch: &str, args: &Args, command: &[String]) -> Result<()> {
-    args.check(&[
-        "stage",
-        "data",
-        "out",
-        "minutes",
-        "pretrain-share",
-        "pretrain-steps",
-        "finetune-steps",
-        "seed",
-        "init",
-        "batch",
-        "finetune-batch",
-        "seq",
-        "pack",
-        "lr",
-        "finetune-lr",
-        "warmup",
-        "weight-decay",
-        "clip",
-        "max-vocab",
-        "export",
-        "log-every",
-        "valid-batches",
-        "tokenizer",
-        "layers",
-        "width",
-        "heads",
-        "mix-text",
-    ])?;
-    let tiny = args.switches.iter().any(|s| s == "tiny");
-    let layers: Option<usize> = args.get("layers")?;
-    let width: Option<usize> = args.get("width")?;
-    let heads: Option<usize> = args.get("heads")?;
-    let (model, default_seq, tokenizer) = match arch {
-        "gpt2" => {
-            let mut c = if tiny {
+/// The tokenizer the page ships for an architecture.
+fn shipped_tokenizer(arch: Arch) -> PathBuf {
+    repo_file("static").join(arch.default_tokenizer_url())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn model_config(arch: Arch, args: &TrainArgs) -> Result<ModelConfig> {
+    Ok(match arch {
+        Arch::Gpt2 => {
+            let mut c = if args.tiny {
                 gpt2::Config::tiny()
             } else {
                 gpt2::Config::small()
             };
-            c.n_layer = layers.unwrap_or(c.n_layer);
-            c.n_embd = width.unwrap_or(c.n_embd);
-            c.n_head = heads.unwrap_or(c.n_head);
+            c.n_layer = args.layers.unwrap_or(c.n_layer);
+            c.n_embd = args.width.unwrap_or(c.n_embd);
+            c.n_head = args.heads.unwrap_or(c.n_head);
             c.validate()?;
-            let seq = if tiny { 32 } else { 128 };
-            (ModelConfig::Gpt2(c), seq, "static/tokenizers/gpt2.json")
+            ModelConfig::Gpt2(c)
         }
-        "t5" => {
-            let mut c = if tiny {
+        Arch::T5 => {
+            let mut c = if args.tiny {
                 t5::Config::tiny()
             } else {
                 t5::Config::small()
             };
-            c.num_layers = layers.unwrap_or(c.num_layers);
-            c.num_decoder_layers = layers.unwrap_or(c.num_decoder_layers);
-            if let Some(w) = width {
+            c.num_layers = args.layers.unwrap_or(c.num_layers);
+            c.num_decoder_layers = args.layers.unwrap_or(c.num_decoder_layers);
+            if let Some(w) = args.width {
                 c.d_model = w;
                 c.d_ff = 4 * w;
             }
-            c.num_heads = heads.unwrap_or(c.num_heads);
+            c.num_heads = args.heads.unwrap_or(c.num_heads);
             c.d_kv = c.d_model / c.num_heads.max(1);
             c.validate()?;
-            let seq = if tiny { 32 } else { 128 };
-            (ModelConfig::T5(c), seq, "static/tokenizers/t5.json")
+            ModelConfig::T5(c)
         }
-        _ => unreachable!("checked by the caller"),
+    })
+}
+
+fn train(arch: Arch, args: TrainArgs, command: &[String]) -> Result<()> {
+    let model = model_config(arch, &args)?;
+    let tiny = args.tiny;
+    let default_seq = if tiny { 32 } else { 128 };
+    let stage = match args.stage {
+        StageArg::Pretrain => Stage::Pretrain,
+        StageArg::Finetune => Stage::Finetune,
+        StageArg::Both => Stage::Both,
     };
-    let stage = match args.flags.get("stage").map_or("both", String::as_str) {
-        "pretrain" => Stage::Pretrain,
-        "finetune" => Stage::Finetune,
-        "both" => Stage::Both,
-        other => bail!("--stage {other}: use pretrain, finetune or both"),
-    };
-    let minutes: f64 = args.or("minutes", 30.0)?;
-    let share: f64 = args.or("pretrain-share", 0.6)?;
+    let (minutes, share) = (args.minutes, args.pretrain_share);
     if !(minutes > 0.0 && (0.0..=1.0).contains(&share)) {
         bail!("--minutes must be positive and --pretrain-share within 0..1")
     }
@@ -165,11 +238,7 @@ fn train(arch: &str, args: &Args, command: &[String]) -> Result<()> {
         Stage::Both => (minutes * 60.0 * share, minutes * 60.0 * (1.0 - share)),
         _ => (minutes * 60.0, minutes * 60.0),
     };
-    let lr: f64 = args.or("lr", 1e-3)?;
-    let warmup: usize = args.or("warmup", 20)?;
-    let weight_decay: f64 = args.or("weight-decay", 0.1)?;
-    let clip: f64 = args.or("clip", 1.0)?;
-    let log_every: usize = args.or("log-every", if tiny { 10 } else { 25 })?;
+    let log_every = args.log_every.unwrap_or(if tiny { 10 } else { 25 });
     let stage_opts = |steps, seconds, batch_size, lr, warmup| StageOptions {
         steps,
         seconds,
@@ -177,126 +246,94 @@ fn train(arch: &str, args: &Args, command: &[String]) -> Result<()> {
         lr,
         min_lr_ratio: 0.1,
         warmup,
-        weight_decay,
-        clip,
+        weight_decay: args.weight_decay,
+        clip: args.clip,
         log_every,
     };
-    let export_dtype =
-        worker::weights::parse_dtype(args.flags.get("export").map_or("q8_0", String::as_str))?;
     let opts = RunOptions {
         model,
         stage,
-        data: args.path("data", "data"),
-        out: args.path("out", &format!("out/{arch}")),
-        tokenizer: args
-            .flags
-            .get("tokenizer")
-            .map_or_else(|| repo_file(tokenizer), PathBuf::from),
-        init: args.flags.get("init").map(PathBuf::from),
-        seed: args.or("seed", 42)?,
-        sequence_length: args.or("seq", default_seq)?,
-        pack: args.or("pack", default_seq)?,
         pretrain: stage_opts(
-            args.get("pretrain-steps")?,
+            args.pretrain_steps,
             pre_s,
-            args.or("batch", if tiny { 8 } else { 16 })?,
-            lr,
-            warmup,
+            args.batch.unwrap_or(if tiny { 8 } else { 16 }),
+            args.lr,
+            args.warmup,
         ),
         finetune: stage_opts(
-            args.get("finetune-steps")?,
+            args.finetune_steps,
             fine_s,
-            args.or("finetune-batch", if tiny { 8 } else { 128 })?,
-            args.or("finetune-lr", lr / 2.0)?,
-            (warmup / 2).max(1),
+            args.finetune_batch.unwrap_or(if tiny { 8 } else { 128 }),
+            args.finetune_lr.unwrap_or(args.lr / 2.0),
+            (args.warmup / 2).max(1),
         ),
-        max_vocab: args.get("max-vocab")?,
-        mix_text: args.or("mix-text", 0.0)?,
-        export_dtype,
-        valid_batches: args.or("valid-batches", 20)?,
+        data: args.data,
+        out: args.out.unwrap_or_else(|| format!("out/{arch}").into()),
+        tokenizer: args.tokenizer.unwrap_or_else(|| shipped_tokenizer(arch)),
+        init: args.init,
+        seed: args.seed,
+        sequence_length: args.seq.unwrap_or(default_seq),
+        pack: args.pack.unwrap_or(default_seq),
+        max_vocab: args.max_vocab,
+        mix_text: args.mix_text,
+        export_dtype: args.export,
+        valid_batches: args.valid_batches,
     };
     run(&opts, command, &mut |line| println!("{line}"))?;
     Ok(())
 }
 
-fn eval(args: &Args) -> Result<()> {
-    args.check(&[
-        "model",
-        "data",
-        "max-per-task",
-        "ppl-tokens",
-        "samples",
-        "tokenizer",
-    ])?;
-    let dir = PathBuf::from(args.flags.get("model").context("--model DIR is required")?);
-    let arch = trainer::export::read_state(&dir)
-        .map(|s| s.model.arch())
-        .or_else(|_| {
-            let cfg = std::fs::read_to_string(dir.join(trainer::export::CONFIG))?;
-            let v: serde_json::Value = serde_json::from_str(&cfg)?;
-            Ok::<_, anyhow::Error>(if v["model_type"] == "t5" {
-                "t5"
-            } else {
-                "gpt2"
-            })
-        })?;
-    let tokenizer = args.flags.get("tokenizer").map_or_else(
-        || repo_file(&format!("static/tokenizers/{arch}.json")),
-        PathBuf::from,
-    );
-    let tokenizer_json = std::fs::read(&tokenizer)
-        .with_context(|| format!("cannot read {}", tokenizer.display()))?;
+/// The architecture of a trainer output (its trainer.json), else of an
+/// exported folder (config.json's `model_type`); never a guess.
+fn model_arch(dir: &Path) -> Result<Arch> {
+    if let Ok(state) = export::read_state(dir) {
+        return Ok(state.model.arch());
+    }
+    let path = dir.join(export::CONFIG);
+    let config = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let model_type = config_model_type(Some(config.as_str()))?
+        .with_context(|| format!("{} names no model_type", path.display()))?;
+    model_type.parse::<Arch>().map_err(anyhow::Error::msg)
+}
+
+fn eval(args: EvalArgs) -> Result<()> {
+    let arch = model_arch(&args.model)?;
+    let tokenizer = args.tokenizer.unwrap_or_else(|| shipped_tokenizer(arch));
     let opts = EvalOptions {
-        max_per_task: args.or("max-per-task", 200)?,
-        perplexity_tokens: args.or("ppl-tokens", 20_000)?,
-        samples: args.or("samples", 3)?,
+        max_per_task: args.max_per_task,
+        perplexity_tokens: args.ppl_tokens,
+        samples: args.samples,
         page_tasks: Some(page_tasks(&repo_file("static/tasks.json"))?),
     };
-    let report = evaluate(&dir, &args.path("data", "data"), &tokenizer_json, &opts)?;
+    let report = evaluate(&args.model, &args.data, &read(&tokenizer)?, &opts)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 
 /// `train ship`: the fine-tuned pair into `static/models/` with its manifest.
-fn ship(args: &Args) -> Result<()> {
-    args.check(&[
-        "t5",
-        "gpt2",
-        "data",
-        "to",
-        "sample-per-task",
-        "max-per-task",
-        "ppl-tokens",
-    ])?;
+fn ship(args: ShipArgs) -> Result<()> {
     let mut models = Vec::new();
-    for (arch, id, label) in [
-        ("t5", "lab-t5", "Lab T5"),
-        ("gpt2", "lab-gpt2", "Lab GPT-2"),
+    for (arch, id, label, dir) in [
+        (Arch::T5, "lab-t5", "Lab T5", args.t5),
+        (Arch::Gpt2, "lab-gpt2", "Lab GPT-2", args.gpt2),
     ] {
-        let dir = args
-            .flags
-            .get(arch)
-            .with_context(|| format!("--{arch} DIR (a fine-tuned output) is required"))?;
-        let tokenizer = repo_file(&format!("static/tokenizers/{arch}.json"));
         models.push(ShipModel {
+            arch,
             id: id.into(),
             label: label.into(),
-            dir: PathBuf::from(dir),
-            tokenizer_json: std::fs::read(&tokenizer)
-                .with_context(|| format!("cannot read {}", tokenizer.display()))?,
+            dir,
+            tokenizer_json: read(&shipped_tokenizer(arch))?,
         });
     }
     let opts = ShipOptions {
         models,
-        data: args.path("data", "data"),
-        to: args
-            .flags
-            .get("to")
-            .map_or_else(|| repo_file("static/models"), PathBuf::from),
-        sample_per_task: args.or("sample-per-task", 20)?,
+        data: args.data,
+        to: args.to.unwrap_or_else(|| repo_file("static/models")),
+        sample_per_task: args.sample_per_task,
         eval: EvalOptions {
-            max_per_task: args.or("max-per-task", 1000)?,
-            perplexity_tokens: args.or("ppl-tokens", 20_000)?,
+            max_per_task: args.max_per_task,
+            perplexity_tokens: args.ppl_tokens,
             samples: 3,
             page_tasks: Some(page_tasks(&repo_file("static/tasks.json"))?),
         },
@@ -314,13 +351,29 @@ fn ship(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// The command line, or exit: a usage error reads `train: ...` like every
+/// other failure; `--help` prints as clap prints it.
+fn parse(argv: &[String]) -> Cli {
+    Cli::try_parse_from(argv).unwrap_or_else(|e| {
+        let text = e.to_string();
+        match text.strip_prefix("error: ") {
+            Some(message) => {
+                eprint!("train: {message}");
+                std::process::exit(e.exit_code())
+            }
+            None => e.exit(),
+        }
+    })
+}
+
 fn main() {
-    let all: Vec<String> = std::env::args().collect();
-    let result = match all.get(1).map(String::as_str) {
-        Some(arch @ ("gpt2" | "t5")) => parse(&all[2..]).and_then(|a| train(arch, &a, &all)),
-        Some("eval") => parse(&all[2..]).and_then(|a| eval(&a)),
-        Some("ship") => parse(&all[2..]).and_then(|a| ship(&a)),
-        _ => Err(anyhow::anyhow!("{USAGE}")),
+    // The whole command line goes into each stage's recipe.json.
+    let argv: Vec<String> = std::env::args().collect();
+    let result = match parse(&argv).command {
+        Command::Gpt2(args) => train(Arch::Gpt2, args, &argv),
+        Command::T5(args) => train(Arch::T5, args, &argv),
+        Command::Eval(args) => eval(args),
+        Command::Ship(args) => ship(args),
     };
     if let Err(e) = result {
         let message = match e.downcast_ref::<candle_core::Error>() {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
+use protocol::Arch;
 use trainer::init::{sorted_vars, Normal};
 use trainer::model::ModelConfig;
 use trainer::run::{RunOptions, Stage};
@@ -51,8 +52,13 @@ pub fn repo_file(rel: &str) -> PathBuf {
     protocol::repo_root().join(rel)
 }
 
-pub fn tokenizer_json(arch: &str) -> Vec<u8> {
-    std::fs::read(repo_file(&format!("static/tokenizers/{arch}.json"))).unwrap()
+/// The tokenizer the page ships for `arch` (`static/tokenizers/`).
+pub fn tokenizer_path(arch: Arch) -> PathBuf {
+    repo_file("static").join(arch.default_tokenizer_url())
+}
+
+pub fn tokenizer_json(arch: Arch) -> Vec<u8> {
+    std::fs::read(tokenizer_path(arch)).unwrap()
 }
 
 /// A fresh directory under the system temp dir.
@@ -98,13 +104,13 @@ pub fn stage(steps: usize, lr: f64) -> StageOptions {
 
 /// Options for a tiny run on the inline data in `dir/data`.
 pub fn options(model: ModelConfig, dir: &Path, stage_: Stage, steps: usize) -> RunOptions {
-    let arch = model.arch();
+    let tokenizer = tokenizer_path(model.arch());
     RunOptions {
         model,
         stage: stage_,
         data: dir.join("data"),
         out: dir.join("out"),
-        tokenizer: repo_file(&format!("static/tokenizers/{arch}.json")),
+        tokenizer,
         init: None,
         seed: 7,
         sequence_length: 24,

@@ -1,19 +1,17 @@
 //! `lab`: the worker's model code on the command line, for checking model
-//! files before class and for benchmarks.
+//! files before class and for benchmarks. `lab --help` and
+//! `lab <command> --help` list the flags.
 //!
 //!   lab inspect FILE [--config config.json]
-//!   lab generate --model FILE [--config FILE] [--tokenizer FILE] [--prefix TEXT]
-//!                --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K]
-//!                [--top-p P] [--repeat-penalty R] [--seed S] [--quantize TYPE] [--json]
-//!   lab classify --model FILE [--config FILE] [--tokenizer FILE] --task ID
-//!                --prompt TEXT [--second TEXT] [--tasks tasks.json]
+//!   lab generate --model FILE --prompt TEXT [--prefix TEXT] [--json] ...
+//!   lab classify --model FILE --task ID --prompt TEXT [--second TEXT] ...
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    if let Err(e) = cli::run(std::env::args().skip(1).collect()) {
+    if let Err(e) = cli::run(cli::parse()) {
         let message = match e.downcast_ref::<candle_core::Error>() {
             Some(candle) => worker::plain_error(candle),
             None => format!("{e:#}"),
@@ -25,77 +23,129 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
-    use std::collections::HashMap;
     use std::io::Write;
     use std::path::{Path, PathBuf};
 
-    use anyhow::{bail, Context, Result};
-    use protocol::GenerationSettings;
+    use anyhow::{Context, Result};
+    use candle_core::quantized::GgmlDType;
+    use clap::{Args, Parser, Subcommand};
+    use protocol::tasks::Tasks;
+    use protocol::{Arch, GenerationSettings};
     use worker::generation::Generation;
-    use worker::session::{load_model, ModelFiles, Session};
-    use worker::weights::{dtype_name, gguf_architecture, parse_dtype, TensorStore};
+    use worker::session::{detect_arch, load_model, tokenizer_from_bytes, Session};
+    use worker::weights::{dtype_name, parse_dtype, TensorStore};
 
-    const USAGE: &str = "usage: lab inspect FILE [--config FILE]\n       lab generate --model FILE --prompt TEXT [--config FILE] [--tokenizer FILE] [--prefix TEXT] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repeat-penalty R] [--seed S] [--quantize TYPE] [--json]\n       lab classify --model FILE --task ID --prompt TEXT [--second TEXT] [--config FILE] [--tokenizer FILE] [--tasks FILE]";
-
-    /// `--flag value` pairs, `--json` alone, and positional arguments.
-    struct Args {
-        flags: HashMap<String, String>,
-        switches: Vec<String>,
-        positional: Vec<String>,
+    /// The worker's model code on the command line: the same files and code as the page.
+    #[derive(Parser)]
+    #[command(name = "lab")]
+    pub struct Cli {
+        #[command(subcommand)]
+        command: Command,
     }
 
-    fn parse(args: &[String]) -> Result<Args> {
-        let mut parsed = Args {
-            flags: HashMap::new(),
-            switches: Vec::new(),
-            positional: Vec::new(),
-        };
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            if a == "--json" {
-                parsed.switches.push(a.clone());
-            } else if let Some(name) = a.strip_prefix("--") {
-                let value = it
-                    .next()
-                    .with_context(|| format!("--{name} needs a value"))?;
-                parsed.flags.insert(name.to_string(), value.clone());
-            } else {
-                parsed.positional.push(a.clone());
-            }
-        }
-        Ok(parsed)
+    #[derive(Subcommand)]
+    enum Command {
+        /// Lists a model file's tensors and checks that it loads.
+        Inspect {
+            /// The model file (GGUF or safetensors).
+            file: PathBuf,
+            /// Hugging Face config.json for the model (T5 files need it).
+            #[arg(long, value_name = "FILE")]
+            config: Option<PathBuf>,
+        },
+        /// Generates text after a prompt and reports its speed.
+        Generate(GenerateArgs),
+        /// Prints the label words' probabilities for a classification task.
+        Classify(ClassifyArgs),
     }
 
-    impl Args {
-        fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T> {
-            match self.flags.get(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("--{name} takes a number, got {v:?}")),
-            }
-        }
+    /// The model files of `generate` and `classify`.
+    #[derive(Args)]
+    struct ModelArgs {
+        /// The model file (GGUF or safetensors).
+        #[arg(long, value_name = "FILE")]
+        model: PathBuf,
+        /// Hugging Face config.json for the model.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// tokenizer.json [default: the one shipped for the model's architecture]
+        #[arg(long, value_name = "FILE")]
+        tokenizer: Option<PathBuf>,
+    }
 
-        fn check_known(&self, known: &[&str]) -> Result<()> {
-            for k in self.flags.keys() {
-                if !known.contains(&k.as_str()) {
-                    bail!("unknown option --{k}\n{USAGE}")
+    #[derive(Args)]
+    struct GenerateArgs {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Text put before the prompt, with a space (e.g. a T5 task prefix).
+        #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+        prefix: Option<String>,
+        #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+        prompt: String,
+        #[arg(long, value_name = "N", default_value_t = GenerationSettings::default().max_new_tokens)]
+        max_new_tokens: usize,
+        /// 0 is greedy.
+        #[arg(long, value_name = "T", default_value_t = 0.0)]
+        temperature: f64,
+        /// 0 keeps every token.
+        #[arg(long, value_name = "K", default_value_t = 0)]
+        top_k: usize,
+        #[arg(long, value_name = "P", default_value_t = 1.0)]
+        top_p: f64,
+        #[arg(long, value_name = "R", default_value_t = 1.0)]
+        repeat_penalty: f32,
+        #[arg(long, value_name = "S", default_value_t = GenerationSettings::default().seed)]
+        seed: u64,
+        /// Converts the weights at load (f32, f16, q8_0, q4_0, q4_k, q6_k).
+        #[arg(long, value_name = "TYPE", value_parser = dtype)]
+        quantize: Option<GgmlDType>,
+        /// One JSON object on stdout: ids, per-step probabilities, speed.
+        #[arg(long)]
+        json: bool,
+    }
+
+    #[derive(Args)]
+    struct ClassifyArgs {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// A task id of tasks.json, e.g. sst2.
+        #[arg(long, value_name = "ID")]
+        task: String,
+        #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+        prompt: String,
+        /// The second sentence of a pair task (e.g. rte).
+        #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+        second: Option<String>,
+        /// The task list [default: static/tasks.json]
+        #[arg(long, value_name = "FILE")]
+        tasks: Option<PathBuf>,
+    }
+
+    /// The command line, or exit: a usage error reads `lab: ...` like every
+    /// other failure; `--help` prints as clap prints it.
+    pub fn parse() -> Cli {
+        Cli::try_parse().unwrap_or_else(|e| {
+            let text = e.to_string();
+            match text.strip_prefix("error: ") {
+                Some(message) => {
+                    eprint!("lab: {message}");
+                    std::process::exit(e.exit_code())
                 }
+                None => e.exit(),
             }
-            Ok(())
-        }
+        })
     }
 
-    pub fn run(args: Vec<String>) -> Result<()> {
-        let Some(command) = args.first() else {
-            bail!("{USAGE}")
-        };
-        let args = parse(&args[1..])?;
-        match command.as_str() {
-            "inspect" => inspect(&args),
-            "generate" => generate(&args),
-            "classify" => classify(&args),
-            _ => bail!("unknown command {command}\n{USAGE}"),
+    /// `--quantize` values; clap names the flag when one is refused.
+    fn dtype(name: &str) -> Result<GgmlDType, String> {
+        parse_dtype(name).map_err(|e| worker::plain_error(&e))
+    }
+
+    pub fn run(cli: Cli) -> Result<()> {
+        match cli.command {
+            Command::Inspect { file, config } => inspect(&file, config.as_deref()),
+            Command::Generate(args) => generate(&args),
+            Command::Classify(args) => classify(&args),
         }
     }
 
@@ -103,27 +153,29 @@ mod cli {
         std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
     }
 
-    fn read_config(args: &Args) -> Result<Option<String>> {
-        args.flags
-            .get("config")
-            .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {p}")))
-            .transpose()
+    fn read_config(path: Option<&Path>) -> Result<Option<String>> {
+        path.map(|p| {
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+        })
+        .transpose()
     }
 
-    fn inspect(args: &Args) -> Result<()> {
-        args.check_known(&["config"])?;
-        let [file] = args.positional.as_slice() else {
-            bail!("{USAGE}")
-        };
-        let bytes = read(Path::new(file))?;
+    fn inspect(file: &Path, config: Option<&Path>) -> Result<()> {
+        let bytes = read(file)?;
+        let config = read_config(config)?;
         let store = TensorStore::from_bytes(&bytes, None)?;
         let (params, types) = store.summary();
-        let arch = store
-            .metadata_str("general.architecture")
-            .unwrap_or("(none in file)")
-            .to_string();
-        println!("file: {file} ({} bytes, {:?})", bytes.len(), store.format);
-        println!("arch: {arch}");
+        println!(
+            "file: {} ({} bytes, {:?})",
+            file.display(),
+            bytes.len(),
+            store.format
+        );
+        // An unknown family still lists its tensors; loading below says why.
+        match detect_arch(&store, config.as_deref()) {
+            Ok(arch) => println!("arch: {arch}"),
+            Err(_) => println!("arch: unknown"),
+        }
         println!("parameters: {params}");
         let types: Vec<String> = types.iter().map(|(t, n)| format!("{t}×{n}")).collect();
         println!("tensor types: {}", types.join(", "));
@@ -134,8 +186,8 @@ mod cli {
             println!("  {name} {:?} {}", t.shape().dims(), dtype_name(t.dtype()));
         }
         // Loading proves the file is a usable model, not only a readable one.
-        let config = read_config(args)?;
-        let (_, i) = load_model(file, &bytes, config.as_deref(), None)?;
+        let name = file.display().to_string();
+        let (_, i) = load_model(&name, &bytes, config.as_deref(), None)?;
         println!(
             "loads as {}: {} layers, hidden {}, vocab {}, context {}, {} parameters in use",
             i.arch, i.layers, i.hidden_size, i.vocab_size, i.context_length, i.parameters
@@ -144,77 +196,41 @@ mod cli {
     }
 
     /// The tokenizer shipped in `static/tokenizers/` for an architecture.
-    fn default_tokenizer(arch: &str) -> Result<PathBuf> {
-        let name = match arch {
-            "t5" => "t5.json",
-            _ => "gpt2.json",
-        };
-        let root = protocol::repo_root().join("static/tokenizers");
-        Ok(root.join(name))
+    fn shipped_tokenizer(arch: Arch) -> PathBuf {
+        protocol::repo_root()
+            .join("static")
+            .join(arch.default_tokenizer_url())
     }
 
-    /// Loads the model named by `--model` with its tokenizer (`--tokenizer`,
-    /// else the shipped one for the file's architecture).
-    fn open_session(args: &Args) -> Result<Session> {
-        let model = args
-            .flags
-            .get("model")
-            .context("--model FILE is required")?;
-        let weights = read(Path::new(model))?;
-        let config = read_config(args)?;
-        let quantize_to = args
-            .flags
-            .get("quantize")
-            .map(|q| parse_dtype(q))
-            .transpose()?;
-        let arch = gguf_architecture(&weights)
-            .or_else(|| config_model_type(config.as_deref()))
-            .unwrap_or_else(|| "gpt2".into());
-        let tokenizer = match args.flags.get("tokenizer") {
-            Some(p) => PathBuf::from(p),
-            None => default_tokenizer(&arch)?,
-        };
-        Ok(Session::load(ModelFiles {
-            name: model,
-            weights: &weights,
-            config_json: config.as_deref(),
-            tokenizer_json: &read(&tokenizer)?,
-            quantize_to,
-        })?)
+    /// Loads `--model` with its tokenizer: `--tokenizer`, else the shipped
+    /// one for the architecture the file holds.
+    fn open_session(args: &ModelArgs, quantize_to: Option<GgmlDType>) -> Result<Session> {
+        let weights = read(&args.model)?;
+        let config = read_config(args.config.as_deref())?;
+        let name = args.model.display().to_string();
+        let (model, info) = load_model(&name, &weights, config.as_deref(), quantize_to)?;
+        let tokenizer = args
+            .tokenizer
+            .clone()
+            .unwrap_or_else(|| shipped_tokenizer(info.arch));
+        let tokenizer = tokenizer_from_bytes(&read(&tokenizer)?)?;
+        Ok(Session::new(model, info, tokenizer)?)
     }
 
-    fn config_model_type(config: Option<&str>) -> Option<String> {
-        let v: serde_json::Value = serde_json::from_str(config?).ok()?;
-        v.get("model_type")?.as_str().map(String::from)
-    }
-
-    fn classify(args: &Args) -> Result<()> {
-        args.check_known(&[
-            "model",
-            "config",
-            "tokenizer",
-            "task",
-            "prompt",
-            "second",
-            "tasks",
-        ])?;
-        let task_id = args.flags.get("task").context("--task ID is required")?;
-        let prompt = args
-            .flags
-            .get("prompt")
-            .context("--prompt TEXT is required")?;
-        let tasks_path = match args.flags.get("tasks") {
-            Some(p) => PathBuf::from(p),
-            None => protocol::repo_root().join("static/tasks.json"),
-        };
+    fn classify(args: &ClassifyArgs) -> Result<()> {
+        let tasks_path = args
+            .tasks
+            .clone()
+            .unwrap_or_else(|| protocol::repo_root().join("static/tasks.json"));
         let tasks_json = std::fs::read_to_string(&tasks_path)
             .with_context(|| format!("cannot read {}", tasks_path.display()))?;
-        let tasks = protocol::tasks::Tasks::from_json(&tasks_json).map_err(anyhow::Error::msg)?;
-        let session = open_session(args)?;
-        let task = tasks.find(&session.info.arch, task_id).with_context(|| {
-            format!("no task {task_id} for {} in tasks.json", session.info.arch)
-        })?;
-        let text = task.render(prompt, args.flags.get("second").map(String::as_str));
+        let tasks = Tasks::from_json(&tasks_json).map_err(anyhow::Error::msg)?;
+        let session = open_session(&args.model, None)?;
+        let arch = session.info.arch;
+        let task = tasks
+            .find(arch, &args.task)
+            .with_context(|| format!("no task {} for {arch} in tasks.json", args.task))?;
+        let text = task.render(&args.prompt, args.second.as_deref());
         println!("{text}");
         for p in session.label_probabilities(&text, &task.labels)? {
             println!(
@@ -228,41 +244,21 @@ mod cli {
         Ok(())
     }
 
-    fn generate(args: &Args) -> Result<()> {
-        args.check_known(&[
-            "model",
-            "config",
-            "tokenizer",
-            "prefix",
-            "prompt",
-            "max-new-tokens",
-            "temperature",
-            "top-k",
-            "top-p",
-            "repeat-penalty",
-            "seed",
-            "quantize",
-        ])?;
-        let json = args.switches.iter().any(|s| s == "--json");
-        let prompt = args
-            .flags
-            .get("prompt")
-            .context("--prompt TEXT is required")?;
-        let session = open_session(args)?;
-        let defaults = GenerationSettings::default();
+    fn generate(args: &GenerateArgs) -> Result<()> {
+        let session = open_session(&args.model, args.quantize)?;
         let settings = GenerationSettings {
-            max_new_tokens: args.number("max-new-tokens", defaults.max_new_tokens)?,
-            temperature: args.number("temperature", 0.0)?,
-            top_k: args.number("top-k", 0)?,
-            top_p: args.number("top-p", 1.0)?,
-            repeat_penalty: args.number("repeat-penalty", 1.0)?,
-            seed: args.number("seed", defaults.seed)?,
+            max_new_tokens: args.max_new_tokens,
+            temperature: args.temperature,
+            top_k: args.top_k,
+            top_p: args.top_p,
+            repeat_penalty: args.repeat_penalty,
+            seed: args.seed,
             stop: Vec::new(),
             top_alternatives: 5,
         };
-        let text = match args.flags.get("prefix") {
-            Some(prefix) => format!("{prefix} {prompt}"),
-            None => prompt.clone(),
+        let text = match &args.prefix {
+            Some(prefix) => format!("{prefix} {}", args.prompt),
+            None => args.prompt.clone(),
         };
         let prompt_ids = session.encode(&text)?;
         let mut runner = session.runner();
@@ -270,18 +266,18 @@ mod cli {
             Generation::start(&mut runner, &session.tokenizer, prompt_ids, settings)?;
         let mut steps = Vec::new();
         let mut out = std::io::stdout();
-        if !json {
+        if !args.json {
             print!("{text}");
         }
         while let Some(step) = generation.next_token()? {
-            if !json {
+            if !args.json {
                 print!("{}", step.text);
                 out.flush()?;
             }
             steps.push(step);
         }
         let stats = generation.stats().clone();
-        if json {
+        if args.json {
             let steps: Vec<_> = steps
                 .iter()
                 .map(|s| {

@@ -3,6 +3,7 @@
 use candle_core::{bail, Result};
 use serde::Deserialize;
 
+use crate::nn::Activation;
 use crate::weights::TensorStore;
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -125,24 +126,6 @@ impl Config {
             other => bail!("activation {other} is not supported (GPT-2 uses gelu_new)"),
         })
     }
-}
-
-impl Activation {
-    pub fn apply(self, xs: &candle_core::Tensor) -> Result<candle_core::Tensor> {
-        match self {
-            Self::GeluTanh => xs.gelu(),
-            Self::GeluErf => xs.gelu_erf(),
-            Self::Relu => xs.relu(),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Activation {
-    /// `gelu_new`: the tanh approximation GPT-2 was trained with.
-    GeluTanh,
-    GeluErf,
-    Relu,
 }
 
 #[cfg(test)]

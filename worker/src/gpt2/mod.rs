@@ -4,7 +4,8 @@ mod config;
 mod load;
 mod model;
 
+// `Gpt2::forward` takes a `Capture`; the trainer still imports it from here.
 pub use crate::capture::Capture;
-pub use config::{Activation, Config};
+pub use config::Config;
 pub use load::{load, Layout};
-pub use model::{last_logits, Gpt2, KvCache, Output};
+pub use model::{Gpt2, KvCache, Output};

@@ -7,11 +7,11 @@
 use std::sync::Arc;
 
 use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_core::{Device, Module, Result, Tensor};
 
-use super::config::{Activation, Config};
+use super::config::Config;
 use crate::capture::Capture;
-use crate::nn::{softmax_last_dim, LayerNorm, Linear};
+use crate::nn::{causal_key_mask_bias, softmax_last_dim, Activation, LayerNorm, Linear};
 
 pub struct Output {
     /// `[batch, positions, vocab]` (one position with `last_logits_only`).
@@ -109,7 +109,7 @@ impl Mlp {
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let h = self.activation.apply(&self.c_fc.forward(xs)?)?;
+        let h = self.activation.forward(&self.c_fc.forward(xs)?)?;
         self.c_proj.forward(&h)
     }
 }
@@ -223,7 +223,7 @@ impl Gpt2 {
             }
             cache.key_mask[row].extend_from_slice(m);
         }
-        let bias = attention_bias(&cache.key_mask, past, t)?;
+        let bias = causal_key_mask_bias(&cache.key_mask, past, t, &Device::Cpu)?;
 
         let mut hidden_states = Vec::new();
         let mut attentions = Vec::new();
@@ -268,30 +268,4 @@ fn cache_positions(cache: &mut KvCache, mask: &[Vec<f32>]) -> Vec<u32> {
         }
     }
     positions
-}
-
-/// `[batch, 1, t, past + t]`: 0 where query `i` may attend key `j` (causal and
-/// not padding), a large finite negative number elsewhere. Not -inf: a fully
-/// masked padding row would turn into NaN and spread.
-fn attention_bias(key_mask: &[Vec<f32>], past: usize, t: usize) -> Result<Tensor> {
-    const MASKED: f32 = -1e9;
-    let total = past + t;
-    let b = key_mask.len();
-    let mut bias = Vec::with_capacity(b * t * total);
-    for row in key_mask {
-        for i in 0..t {
-            for (j, &keep) in row.iter().enumerate() {
-                let visible = j <= past + i && keep > 0.5;
-                bias.push(if visible { 0.0 } else { MASKED });
-            }
-        }
-    }
-    Tensor::from_vec(bias, (b, 1, t, total), &Device::Cpu)
-}
-
-/// Logits of the last position of row `row` as a plain vector.
-pub fn last_logits(logits: &Tensor, row: usize) -> Result<Vec<f32>> {
-    let l = logits.get(row)?;
-    let n = l.dim(0)?;
-    l.get(n - 1)?.to_dtype(DType::F32)?.to_vec1()
 }

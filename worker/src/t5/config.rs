@@ -3,7 +3,7 @@
 use candle_core::{bail, Result};
 use serde::Deserialize;
 
-use crate::gpt2::Activation;
+use crate::nn::Activation;
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Config {

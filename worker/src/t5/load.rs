@@ -7,8 +7,10 @@ use std::sync::Arc;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{bail, Result, Tensor};
 
+use super::attention::{Attention, RelativeBias};
+use super::block::{Block, FeedForward, Stack};
 use super::config::Config;
-use super::model::{Attention, Block, FeedForward, RelativeBias, Stack, T5};
+use super::model::T5;
 use crate::nn::{Linear, RmsNorm};
 use crate::weights::TensorStore;
 

@@ -7,7 +7,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, Headers, Response, ResponseInit};
 
-use super::{js_error, scope, File};
+use super::download::File;
+use super::{js_error, scope};
 
 /// Versioned: a later page that stores files differently bumps the name and
 /// never reads these entries as its own.
