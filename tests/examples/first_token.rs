@@ -12,12 +12,26 @@ use serde_json::{json, Value};
 
 const RUNS: usize = 7;
 
-/// (model switch, prompt, new tokens)
-const CASES: [(&str, &str, usize); 2] = [
-    ("t5", "reverse words: the cat sat on the mat with a hat", 24),
+/// (label, the lab model's switch or a model file to load, prompt, new tokens)
+const CASES: [(&str, &str, &str, usize); 3] = [
     (
+        "lab T5",
+        "t5",
+        "reverse words: the cat sat on the mat with a hat",
+        24,
+    ),
+    (
+        "lab GPT-2",
         "gpt2",
         "The students trained a small language model and",
+        24,
+    ),
+    // Random weights never say end-of-text: a long stream, for the cost
+    // of showing each token.
+    (
+        "tiny GPT-2 fixture",
+        "fixtures/gpt2-tiny-vocab/llama-q8_0.gguf",
+        "Hello world",
         200,
     ),
 ];
@@ -62,13 +76,23 @@ async fn main() {
     println!("|---|---|---|---|---|");
     for dist in &dists {
         let page = Page::open_dist(dist.clone(), Vec::new()).await;
-        for (arch, prompt, tokens) in CASES {
-            let switch = format!("#model-switch [data-arch='{arch}']");
-            page.wait_for("both lab models", 120, || async {
-                page.attr(&switch, "data-name").await.map(|_| ())
-            })
-            .await;
-            page.click(&switch).await;
+        for (label, model, prompt, tokens) in CASES {
+            if model.ends_with(".gguf") {
+                page.set_value("#weights-url", model).await;
+                page.click("#load").await;
+                page.wait_for("the fixture loaded", 60, || async {
+                    let name = page.attr("#model-info", "data-name").await;
+                    name.filter(|n| !n.starts_with("lab-")).map(|_| ())
+                })
+                .await;
+            } else {
+                let switch = format!("#model-switch [data-arch='{model}']");
+                page.wait_for("both lab models", 120, || async {
+                    page.attr(&switch, "data-name").await.map(|_| ())
+                })
+                .await;
+                page.click(&switch).await;
+            }
             page.set_value("#task-select", "").await;
             page.set_value("#prompt", prompt).await;
             page.set_value("#max-new-tokens", &tokens.to_string()).await;
@@ -83,7 +107,7 @@ async fn main() {
             }
             let shown = page.attr("#output", "data-ids").await.unwrap_or_default();
             println!(
-                "| {} | lab {arch} | {} | {:.1} | {:.1} |",
+                "| {} | {label} | {} | {:.1} | {:.1} |",
                 dist.display(),
                 shown.split_whitespace().count(),
                 median(first),
