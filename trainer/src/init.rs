@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use candle_core::{bail, DType, Device, Result, Shape, Tensor, Var};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder, VarMap};
-use worker::generation::Rng;
+use worker::sampling::Rng;
 
 /// Normal samples by Box–Muller from the worker's SplitMix64.
 pub struct Normal(Rng);

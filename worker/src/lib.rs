@@ -5,6 +5,7 @@ pub mod capture;
 pub mod generation;
 pub mod gpt2;
 pub mod nn;
+pub mod sampling;
 pub mod session;
 pub mod t5;
 pub mod weights;

@@ -7,9 +7,10 @@ use protocol::{Arch, LabelProbability, ModelInfo};
 use tokenizers::Tokenizer;
 
 use crate::capture::Capture;
-use crate::generation::{softmax, LanguageModel};
+use crate::generation::LanguageModel;
 use crate::gpt2::{self, Gpt2, KvCache};
 use crate::nn::last_logits;
+use crate::sampling::softmax;
 use crate::t5::{self, DecoderCache, Encoded, T5};
 use crate::weights::TensorStore;
 

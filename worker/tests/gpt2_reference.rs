@@ -7,8 +7,9 @@ use candle_core::{Device, Tensor};
 use common::*;
 use serde_json::Value;
 use worker::capture::Capture;
-use worker::generation::{LanguageModel, Sampler};
+use worker::generation::LanguageModel;
 use worker::gpt2::{self, Gpt2};
+use worker::sampling::Sampler;
 use worker::session::Runner;
 use worker::weights::{parse_dtype, TensorStore};
 

@@ -7,7 +7,8 @@ use candle_core::{Device, Tensor};
 use common::*;
 use serde_json::Value;
 use worker::capture::Capture;
-use worker::generation::{LanguageModel, Sampler};
+use worker::generation::LanguageModel;
+use worker::sampling::Sampler;
 use worker::session::Runner;
 use worker::t5::{self, relative_position_bucket, T5};
 use worker::weights::{parse_dtype, TensorStore};
@@ -245,7 +246,7 @@ fn first_step_probabilities_match() {
             cache: model.new_cache(),
         };
         let logits = runner.prefill(&ids(&e["input_ids"])).unwrap();
-        let probs = worker::generation::softmax(&logits, 1.0);
+        let probs = worker::sampling::softmax(&logits, 1.0);
         let d = max_diff(&probs, &flat(&e["probs"]));
         assert!(d < 1e-5, "{dir}: first-step probabilities off by {d}");
     }
