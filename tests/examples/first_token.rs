@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 const RUNS: usize = 7;
 
 /// (label, the lab model's switch or a model file to load, prompt, new tokens)
-const CASES: [(&str, &str, &str, usize); 3] = [
+const CASES: [(&str, &str, &str, usize); 4] = [
     (
         "lab T5",
         "t5",
@@ -33,6 +33,14 @@ const CASES: [(&str, &str, &str, usize); 3] = [
         "fixtures/gpt2-tiny-vocab/llama-q8_0.gguf",
         "Hello world",
         200,
+    ),
+    // GPT-2 124M's shapes (random weights, `make_gpt2_fixtures.py --only-bench`),
+    // where one decode step takes tens of milliseconds.
+    (
+        "GPT-2 124M q8_0",
+        "bench/gpt2-124M-q8_0.gguf",
+        "The quick brown fox jumps over the lazy dog",
+        32,
     ),
 ];
 
@@ -63,6 +71,14 @@ async fn timed_run(page: &Page) -> (f64, f64) {
     (v[0].as_f64().unwrap_or(f64::NAN), v[1].as_f64().unwrap())
 }
 
+fn home() -> PathBuf {
+    std::env::var("LAB_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/pretrain-lab")
+        })
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
@@ -75,14 +91,32 @@ async fn main() {
     println!("| build | model | new tokens | first token ms (median of {RUNS}) | all tokens ms |");
     println!("|---|---|---|---|---|");
     for dist in &dists {
-        let page = Page::open_dist(dist.clone(), Vec::new()).await;
+        let bench = home().join("bench-models");
+        let page = Page::open_dist(dist.clone(), vec![("bench/".into(), bench.clone())]).await;
         for (label, model, prompt, tokens) in CASES {
+            if let Some(file) = model.strip_prefix("bench/") {
+                if !bench.join(file).exists() {
+                    println!(
+                        "| {} | {label} | missing: make it with --only-bench | | |",
+                        dist.display()
+                    );
+                    continue;
+                }
+            }
             if model.ends_with(".gguf") {
                 page.set_value("#weights-url", model).await;
+                page.set_value("#config-url", "").await;
+                page.set_value("#tokenizer-url", "").await;
                 page.click("#load").await;
-                page.wait_for("the fixture loaded", 60, || async {
+                let file = model.rsplit('/').next().unwrap_or(model);
+                let before = page.attr("#model-info", "data-name").await;
+                page.wait_for("the file loaded", 300, || async {
                     let name = page.attr("#model-info", "data-name").await;
-                    name.filter(|n| !n.starts_with("lab-")).map(|_| ())
+                    let busy = page.attr("#load-progress", "data-model").await.is_some();
+                    (!busy
+                        && name != before
+                        && name.is_some_and(|n| !n.starts_with("lab-") || n == file))
+                    .then_some(())
                 })
                 .await;
             } else {
