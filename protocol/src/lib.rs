@@ -264,9 +264,9 @@ pub struct Alternative {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabelProbability {
     pub label: String,
-    /// The label's first token, which decides it.
-    pub token_id: u32,
-    /// Probability over the whole vocabulary.
+    /// The label's tokens, as the model answers them after the prompt.
+    pub token_ids: Vec<u32>,
+    /// Probability of the whole label as the answer (all its tokens).
     pub prob: f32,
     /// Share among the labels only (they sum to 1).
     pub share: f32,

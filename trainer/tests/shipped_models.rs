@@ -165,3 +165,77 @@ fn shipped_models_hold_their_floors_and_untrained_ones_do_not() {
         );
     }
 }
+
+/// The label words of every lab task are the tokens the model was trained
+/// to answer (tokenized as training tokenized targets: GPT-2's after a
+/// space), and the label chart the page draws from them tells spam from
+/// ham on the held-out sample about as well as the greedy answers do; the
+/// untrained model's chart does not.
+#[test]
+fn lab_label_words_are_the_trained_answers_and_the_chart_classifies() {
+    let manifest = manifest();
+    let tasks = page_tasks(&repo_file("static/tasks.json")).unwrap();
+    let spam: Vec<TaskExample> = sample(&manifest)
+        .into_iter()
+        .filter(|ex| ex.task == "spam")
+        .collect();
+    assert!(spam.len() >= 20, "the sample has {} emails", spam.len());
+    for model in &manifest.models {
+        let config: ModelConfig = serde_json::from_value(model.model.clone()).unwrap();
+        let session = load_session(&shipped(model), &tokenizer_json(model.arch)).unwrap();
+        let lab_tasks: Vec<_> = tasks
+            .of(model.arch)
+            .iter()
+            .filter(|t| t.id.starts_with("lab_") && !t.labels.is_empty())
+            .collect();
+        assert!(
+            !lab_tasks.is_empty(),
+            "{}: no lab task has labels",
+            model.id
+        );
+        for task in lab_tasks {
+            let probs = session
+                .label_probabilities(&task.render(&task.example, None), &task.labels)
+                .unwrap();
+            for (label, p) in task.labels.iter().zip(&probs) {
+                let trained = TaskExample {
+                    task: task.id.trim_start_matches("lab_").into(),
+                    prefix: String::new(),
+                    input: "x".into(),
+                    target: label.trim().into(),
+                };
+                let (_, _, mut target) =
+                    trainer::run::tokenize_tasks(&session.tokenizer, &config, vec![trained])
+                        .unwrap()
+                        .remove(0);
+                target.pop(); // end of text
+                assert_eq!(p.token_ids, target, "{} {}: {label:?}", model.id, task.id);
+            }
+        }
+        let task = tasks.find(model.arch, "lab_spam").unwrap();
+        let accuracy = |session: &Session| {
+            let right = spam
+                .iter()
+                .filter(|ex| {
+                    let probs = session
+                        .label_probabilities(&task.render(&ex.input, None), &task.labels)
+                        .unwrap();
+                    let best = probs
+                        .iter()
+                        .max_by(|a, b| a.share.total_cmp(&b.share))
+                        .unwrap();
+                    best.label.trim() == ex.target.trim()
+                })
+                .count();
+            right as f64 / spam.len() as f64
+        };
+        let floor = model.sample.floors["spam"].expect("a spam floor");
+        let (trained, untrained) = (accuracy(&session), accuracy(&untrained(model)));
+        eprintln!(
+            "{} label chart on spam: {trained:.3}, untrained {untrained:.3}",
+            model.id
+        );
+        assert!(trained >= floor, "{}: {trained} < {floor}", model.id);
+        assert!(untrained < floor, "{}: untrained {untrained}", model.id);
+    }
+}

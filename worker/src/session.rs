@@ -10,7 +10,7 @@ use crate::capture::Capture;
 use crate::generation::LanguageModel;
 use crate::gpt2::{self, Gpt2, KvCache};
 use crate::nn::last_logits;
-use crate::sampling::softmax;
+
 use crate::t5::{self, DecoderCache, Encoded, T5};
 use crate::weights::TensorStore;
 
@@ -77,9 +77,12 @@ impl Session {
         Ok(enc.get_ids().to_vec())
     }
 
-    /// How likely each label word is as the model's first output token: T5's
-    /// own text-label answer to a classification prefix ("sst2 sentence: …"),
-    /// or GPT-2's next word after a prompt format.
+    /// How likely each label is as the model's answer: T5's own text-label
+    /// answer to a classification prefix ("sst2 sentence: …"), or GPT-2's
+    /// next words after a prompt format. A label is scored over all its
+    /// tokens (teacher-forced, as the models were trained), so a label that
+    /// is several tokens ("entailment" is ▁ en tail ment for T5) is not
+    /// confused with every other answer that starts like it.
     pub fn label_probabilities(
         &self,
         prompt: &str,
@@ -88,39 +91,55 @@ impl Session {
         if labels.is_empty() {
             candle_core::bail!("this task has no label words")
         }
-        let mut first_ids = Vec::with_capacity(labels.len());
+        let mut label_ids: Vec<Vec<u32>> = Vec::with_capacity(labels.len());
         for label in labels {
             let enc = self
                 .tokenizer
                 .encode(label.as_str(), false)
                 .map_err(candle_core::Error::msg)?;
-            let Some(&id) = enc.get_ids().first() else {
+            let ids = enc.get_ids().to_vec();
+            if ids.is_empty() {
                 candle_core::bail!("the label {label:?} has no tokens")
-            };
-            if let Some(i) = first_ids.iter().position(|&other| other == id) {
+            }
+            if let Some(i) = label_ids.iter().position(|other| *other == ids) {
                 candle_core::bail!(
-                    "the labels {:?} and {label:?} start with the same token, so one step cannot tell them apart",
+                    "the labels {:?} and {label:?} are the same tokens, so no answer can tell them apart",
                     labels[i]
                 )
             }
-            first_ids.push(id);
+            label_ids.push(ids);
         }
         let prompt_ids = self.encode(prompt)?;
         if prompt_ids.is_empty() {
             candle_core::bail!("the prompt is empty: type something first")
         }
-        let logits = self.runner().prefill(&prompt_ids)?;
-        let probs = softmax(&logits, 1.0);
-        let prob = |id: u32| probs.get(id as usize).copied().unwrap_or(0.0);
-        let total: f32 = first_ids.iter().map(|&i| prob(i)).sum();
+        let first = log_softmax(&self.runner().prefill(&prompt_ids)?);
+        let mut log_probs = Vec::with_capacity(labels.len());
+        for ids in &label_ids {
+            let mut log_prob = first[ids[0] as usize];
+            if ids.len() > 1 {
+                // The label's later tokens, each given the ones before it.
+                let mut runner = self.runner();
+                runner.prefill(&prompt_ids)?;
+                for pair in ids.windows(2) {
+                    log_prob += log_softmax(&runner.step(pair[0])?)[pair[1] as usize];
+                }
+            }
+            log_probs.push(log_prob);
+        }
+        // Shares among the labels, computed in log space: long labels can
+        // have probabilities too small for f32.
+        let max = log_probs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let total: f32 = log_probs.iter().map(|lp| (lp - max).exp()).sum();
         Ok(labels
             .iter()
-            .zip(&first_ids)
-            .map(|(label, &id)| LabelProbability {
+            .zip(label_ids)
+            .zip(log_probs)
+            .map(|((label, token_ids), log_prob)| LabelProbability {
                 label: label.clone(),
-                token_id: id,
-                prob: prob(id),
-                share: prob(id) / total.max(f32::MIN_POSITIVE),
+                token_ids,
+                prob: log_prob.exp(),
+                share: (log_prob - max).exp() / total,
             })
             .collect())
     }
@@ -309,4 +328,11 @@ fn t5_next(
     };
     let out = model.decode(&input, encoded, cache, capture)?;
     last_logits(&out.logits, 0)
+}
+
+/// Log-probabilities of the next token.
+fn log_softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let log_sum = logits.iter().map(|l| (l - max).exp()).sum::<f32>().ln();
+    logits.iter().map(|l| l - max - log_sum).collect()
 }

@@ -199,11 +199,11 @@ fn t5_classify_reports_label_probabilities() {
         "{text}"
     );
     assert!(
-        text.contains("positive") && text.contains("token 1465"),
+        text.contains("positive") && text.contains("tokens [1465]"),
         "{text}"
     );
     assert!(
-        text.contains("negative") && text.contains("token 2841"),
+        text.contains("negative") && text.contains("tokens [2841]"),
         "{text}"
     );
 }

@@ -153,3 +153,52 @@ fn bad_input_is_an_error_not_a_panic() {
     );
     assert!(long.err().unwrap().to_string().contains("context"));
 }
+
+/// A label of several tokens is scored over all of them: the lab T5 answers
+/// "ham" as ▁ + ham, and the label's probability equals the product of the
+/// two steps' probabilities that greedy generation reports for that answer.
+#[test]
+fn a_label_of_several_tokens_is_scored_over_all_of_them() {
+    let session = Session::load(ModelFiles {
+        name: "lab-t5",
+        weights: &read("../static/models/lab-t5/model.gguf"),
+        config_json: Some(&String::from_utf8(read("../static/models/lab-t5/config.json")).unwrap()),
+        tokenizer_json: &read("../static/tokenizers/t5.json"),
+        quantize_to: None,
+    })
+    .unwrap();
+    let labels = vec!["spam".to_string(), "ham".to_string()];
+    let sample = String::from_utf8(read("../static/models/lab-sample.jsonl")).unwrap();
+    let mut checked = 0;
+    for line in sample.lines() {
+        let ex: Value = serde_json::from_str(line).unwrap();
+        if ex["task"] != "spam" || ex["target"] != "ham" {
+            continue;
+        }
+        let prompt = format!("spam or ham: {}", ex["input"].as_str().unwrap());
+        let mut runner = session.runner();
+        let settings = GenerationSettings {
+            max_new_tokens: 2,
+            ..Default::default()
+        };
+        let ids = session.encode(&prompt).unwrap();
+        let mut generation =
+            Generation::start(&mut runner, &session.tokenizer, ids, settings).unwrap();
+        let steps: Vec<_> = std::iter::from_fn(|| generation.next_token().unwrap()).collect();
+        let scored = session.label_probabilities(&prompt, &labels).unwrap();
+        assert_eq!(scored[1].token_ids, [3, 1483], "T5 writes ham as ▁ + ham");
+        if steps.iter().map(|s| s.id).collect::<Vec<_>>() != scored[1].token_ids {
+            continue;
+        }
+        let product = steps[0].prob * steps[1].prob;
+        let got = scored[1].prob;
+        assert!(
+            (got - product).abs() <= 1e-4 * product,
+            "{got} vs {product} for {prompt}"
+        );
+        // The first token alone would count every answer starting with ▁.
+        assert!(got < steps[0].prob);
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} ham emails answered ham");
+}

@@ -47,7 +47,7 @@ pub fn Playground() -> impl IntoView {
                 <button id="stop" on:click=move |_| play.stop()
                     disabled=move || !play.generating()>"Stop"</button>
                 <button id="classify" on:click=move |_| play.classify() disabled=move || no_model() || !has_labels()
-                    title="Probability of each label word as the first output token">"Label probabilities"</button>
+                    title="Probability of each label as the model's answer (over all its tokens)">"Label probabilities"</button>
                 <span class="hint">"Ctrl+Enter runs, Esc stops"</span>
             </div>
             <LabelChart/>

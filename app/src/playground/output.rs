@@ -65,8 +65,8 @@ fn Token(i: usize) -> impl IntoView {
     .into_any()
 }
 
-/// The model's own answer to a classification task: each label word's
-/// probability as its first output token, as bars.
+/// The model's own answer to a classification task: each label's
+/// probability as its whole answer, as bars.
 #[component]
 pub fn LabelChart() -> impl IntoView {
     let play = expect_context::<PlaygroundState>();
@@ -78,7 +78,8 @@ pub fn LabelChart() -> impl IntoView {
                         let width = format!("width: {:.1}%", 100.0 * l.share);
                         view! {
                             <div class="bar-row" data-label=l.label.clone() data-share=l.share.to_string()
-                                data-token=l.token_id.to_string()>
+                                data-token=l.token_ids[0].to_string()
+                                data-tokens=join_ids(&l.token_ids)>
                                 <span class="bar-label">{l.label.clone()}</span>
                                 <span class="bar"><span class="fill" style=width></span></span>
                                 <span class="bar-value">{format!("{:.1}%", 100.0 * l.share)}</span>
@@ -115,4 +116,11 @@ pub fn TokenDetail() -> impl IntoView {
             </div>
         })
     }
+}
+
+fn join_ids(ids: &[u32]) -> String {
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

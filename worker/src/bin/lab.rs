@@ -234,10 +234,10 @@ mod cli {
         println!("{text}");
         for p in session.label_probabilities(&text, &task.labels)? {
             println!(
-                "{:>16} {:6.2}% (token {}, {:.4} of all)",
+                "{:>16} {:6.2}% (tokens {:?}, {:.4} of all)",
                 p.label,
                 100.0 * p.share,
-                p.token_id,
+                p.token_ids,
                 p.prob
             );
         }
