@@ -43,8 +43,8 @@ pub struct Generation<'a, M: LanguageModel> {
     prefix_offset: usize,
     read_offset: usize,
     stats: GenerationStats,
+    decode_started: Option<Instant>,
     decode_steps: usize,
-    decode_seconds: f64,
     finished: Option<StopReason>,
 }
 
@@ -83,8 +83,8 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
             prefix_offset: 0,
             read_offset: 0,
             stats,
+            decode_started: None,
             decode_steps: 0,
-            decode_seconds: 0.0,
             finished: None,
         })
     }
@@ -119,16 +119,21 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
         if self.finished.is_some() {
             return Ok(None);
         }
+        if self.stats.generated_tokens >= self.settings.max_new_tokens {
+            self.finished = Some(StopReason::MaxTokens);
+            return Ok(None);
+        }
         let logits = match self.next_logits.take() {
             Some(logits) => logits,
             None => {
                 let last = *self.tokens.last().expect("a prompt is never empty");
-                // Time only the decode steps: the first token comes from the prefill.
-                let started = Instant::now();
+                // Time the decode steps from the first one on (the first
+                // token comes from the prefill), sampling included.
+                let started = *self.decode_started.get_or_insert_with(Instant::now);
                 let logits = self.model.step(last)?;
-                self.decode_seconds += started.elapsed().as_secs_f64();
                 self.decode_steps += 1;
-                self.stats.decode_tok_s = self.decode_steps as f64 / self.decode_seconds.max(1e-9);
+                self.stats.decode_tok_s =
+                    self.decode_steps as f64 / started.elapsed().as_secs_f64().max(1e-9);
                 logits
             }
         };
@@ -142,25 +147,31 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
         let choice = self.sampler.choose(&logits, seen);
         self.tokens.push(choice.id);
         self.stats.generated_tokens += 1;
-        self.finished = if Some(choice.id) == self.model.eos_token_id() {
+        let end_of_text = Some(choice.id) == self.model.eos_token_id();
+        let at_max = self.stats.generated_tokens >= self.settings.max_new_tokens;
+        let context_full = self.model.room_after(self.tokens.len()) == Some(0);
+        let ends_here = end_of_text || at_max || context_full;
+        let mut text = self.append_text(ends_here)?;
+        let stop_string = self
+            .settings
+            .stop
+            .iter()
+            .any(|s| !s.is_empty() && self.text.contains(s.as_str()));
+        if stop_string && !ends_here {
+            // Nothing follows: send what was held back for a later token.
+            text.push_str(&self.append_text(true)?);
+        }
+        self.finished = if end_of_text {
             Some(StopReason::EndOfText)
-        } else if self.stats.generated_tokens >= self.settings.max_new_tokens {
+        } else if stop_string {
+            Some(StopReason::StopString)
+        } else if at_max {
             Some(StopReason::MaxTokens)
-        } else if self.model.room_after(self.tokens.len()) == Some(0) {
+        } else if context_full {
             Some(StopReason::ContextFull)
         } else {
             None
         };
-        let text = self.append_text(self.finished.is_some())?;
-        if self.finished.is_none()
-            && self
-                .settings
-                .stop
-                .iter()
-                .any(|s| !s.is_empty() && self.text.contains(s.as_str()))
-        {
-            self.finished = Some(StopReason::StopString);
-        }
         Ok(Some(TokenStep {
             id: choice.id,
             text,
@@ -181,7 +192,8 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
     /// decoded: from the token before the last text that was sent, so a
     /// decoder that drops a word's leading space at the start of a sequence
     /// treats both decodes alike. Byte-level BPE can split a character
-    /// across tokens: a trailing replacement character waits for the rest.
+    /// across tokens: while the window ends in a replacement character,
+    /// nothing is sent and the window waits for the rest.
     fn append_text(&mut self, last: bool) -> Result<String> {
         let ids = &self.tokens[self.prompt_len..];
         let decode = |ids: &[u32]| {
@@ -192,18 +204,15 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
         let before = decode(&ids[self.prefix_offset..self.read_offset])?;
         let now = decode(&ids[self.prefix_offset..])?;
         // The last token cannot complete a character any more: send all.
-        let settled = if last {
-            now.as_str()
-        } else {
-            now.trim_end_matches('\u{FFFD}')
-        };
-        let new = match settled.strip_prefix(before.as_str()) {
-            Some("") => return Ok(String::new()),
-            Some(new) => new.to_string(),
-            // Decoding changed text already sent (a decoder that cleans up
-            // spaces): move on so later tokens stream again.
-            None => String::new(),
-        };
+        if !last && now.ends_with('\u{FFFD}') {
+            return Ok(String::new());
+        }
+        // `None`: decoding changed text already sent (a decoder that cleans
+        // up spaces); move on so later tokens stream again.
+        let new = now
+            .strip_prefix(before.as_str())
+            .unwrap_or_default()
+            .to_string();
         self.prefix_offset = self.read_offset;
         self.read_offset = ids.len();
         self.text.push_str(&new);
@@ -240,10 +249,103 @@ mod tests {
         }
     }
 
+    /// A model that answers a fixed sequence of GPT-2 token ids.
+    struct Scripted {
+        ids: Vec<u32>,
+        next: usize,
+    }
+
+    impl Scripted {
+        fn logits(&mut self) -> Vec<f32> {
+            let mut logits = vec![0.0; 50257];
+            logits[self.ids[self.next] as usize] = 30.0;
+            self.next += 1;
+            logits
+        }
+    }
+
+    impl LanguageModel for Scripted {
+        fn prefill(&mut self, _: &[u32]) -> Result<Vec<f32>> {
+            Ok(self.logits())
+        }
+        fn step(&mut self, _: u32) -> Result<Vec<f32>> {
+            Ok(self.logits())
+        }
+        fn eos_token_id(&self) -> Option<u32> {
+            None
+        }
+        fn room_after(&self, _: usize) -> Option<usize> {
+            None
+        }
+    }
+
+    fn gpt2_tokenizer() -> Tokenizer {
+        Tokenizer::from_file(protocol::repo_root().join("static/tokenizers/gpt2.json")).unwrap()
+    }
+
+    /// Characters split across tokens stream whole, also after a space:
+    /// " “" is ĠâĢ + ľ, " 🤗" likewise spans tokens.
+    #[test]
+    fn split_characters_stream_whole() {
+        let tokenizer = gpt2_tokenizer();
+        let text = "Hello “world” and 🤗 café — done";
+        let ids = tokenizer.encode(text, false).unwrap().get_ids().to_vec();
+        for stop in [vec![], vec!["🤗".to_string()]] {
+            let mut model = Scripted {
+                ids: ids.clone(),
+                next: 0,
+            };
+            let settings = GenerationSettings {
+                max_new_tokens: ids.len(),
+                stop: stop.clone(),
+                ..Default::default()
+            };
+            let mut generation =
+                Generation::start(&mut model, &tokenizer, vec![7], settings).unwrap();
+            let mut streamed = String::new();
+            while let Some(step) = generation.next_token().unwrap() {
+                assert!(!step.text.contains('\u{FFFD}'), "{:?}", step.text);
+                streamed.push_str(&step.text);
+            }
+            let whole = tokenizer.decode(generation.generated_ids(), true).unwrap();
+            assert_eq!(streamed, whole);
+            assert_eq!(generation.text(), whole);
+            if stop.is_empty() {
+                assert_eq!(whole, text);
+                assert_eq!(generation.finished(), Some(StopReason::MaxTokens));
+            } else {
+                assert!(whole.ends_with("🤗"), "{whole}");
+                assert_eq!(generation.finished(), Some(StopReason::StopString));
+            }
+        }
+    }
+
+    /// A stop string in the last allowed token is the reason given.
+    #[test]
+    fn a_stop_string_wins_over_the_token_limit() {
+        let tokenizer = gpt2_tokenizer();
+        let ids = tokenizer
+            .encode("one two", false)
+            .unwrap()
+            .get_ids()
+            .to_vec();
+        let mut model = Scripted {
+            ids: ids.clone(),
+            next: 0,
+        };
+        let settings = GenerationSettings {
+            max_new_tokens: ids.len(),
+            stop: vec!["two".into()],
+            ..Default::default()
+        };
+        let mut generation = Generation::start(&mut model, &tokenizer, vec![7], settings).unwrap();
+        while generation.next_token().unwrap().is_some() {}
+        assert_eq!(generation.finished(), Some(StopReason::StopString));
+    }
+
     #[test]
     fn a_token_is_handed_out_before_the_next_step_and_cancel_stops_the_model() {
-        let path = protocol::repo_root().join("static/tokenizers/gpt2.json");
-        let tokenizer = Tokenizer::from_file(path).unwrap();
+        let tokenizer = gpt2_tokenizer();
         let steps = std::rc::Rc::new(std::cell::Cell::new(0));
         let mut model = Counting {
             steps: steps.clone(),

@@ -107,6 +107,7 @@ impl PlaygroundState {
         let old = self.arch.get_untracked();
         if old != Some(arch) {
             self.labels.set(None);
+            self.labels_request.set_value(None);
             if let Some(old) = old {
                 self.carry_task_over(old, arch);
             }
@@ -149,6 +150,7 @@ impl PlaygroundState {
         };
         self.use_task(new, new.rewrap(old, &self.prompt.get_untracked()));
         self.labels.set(None);
+        self.labels_request.set_value(None);
         self.task.set(id);
     }
 
