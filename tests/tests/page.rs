@@ -282,10 +282,43 @@ async fn bad_model_files_get_a_message_and_lose_nothing() {
     assert!(message.contains("not a model file"), "{message}");
     page.screenshot("bad-model-file").await;
 
+    // A tokenizer that does not belong to the model: GPT-2's 50,257 ids
+    // for a T5 of 32,128 rows.
+    page.set_value("#weights-url", "fixtures/t5-tiny-vocab/model-q8_0.gguf")
+        .await;
+    page.set_value("#config-url", "fixtures/t5-tiny-vocab/config.json")
+        .await;
+    page.set_value("#tokenizer-url", "tokenizers/gpt2.json")
+        .await;
+    page.click("#load").await;
+    let message = page
+        .wait_for("a mismatched-tokenizer message", 30, || async {
+            page.text("#error")
+                .await
+                .filter(|m| m.contains("tokenizer"))
+        })
+        .await;
+    assert!(message.contains("do not belong together"), "{message}");
+    page.set_value("#config-url", "").await;
+    page.set_value("#tokenizer-url", "").await;
+
     // The page still works, and the prompt was kept.
     let prompt = page.value("#prompt").await;
     assert_eq!(prompt, "my carefully written prompt");
     load_tiny_gpt2(&page).await;
+
+    // A prompt longer than the model's context (128 tokens) gets a
+    // sentence, and stays as typed.
+    let long = "word ".repeat(300);
+    page.set_value("#prompt", &long).await;
+    page.click("#generate").await;
+    let message = page
+        .wait_for("an over-long prompt message", 30, || async {
+            page.text("#error").await.filter(|m| m.contains("context"))
+        })
+        .await;
+    assert!(message.contains("shorten it"), "{message}");
+    assert_eq!(page.value("#prompt").await, long);
     page.close().await;
 }
 
