@@ -172,9 +172,8 @@ pub enum Event {
         id: RequestId,
         info: ModelInfo,
     },
-    /// Every model the worker holds now, one per architecture; sent as a
-    /// loaded model takes its place (its files not yet stored), and again
-    /// once they are, just before its [`Event::Loaded`].
+    /// Every model the worker holds now, one per architecture; sent when a
+    /// load succeeds, just before its [`Event::Loaded`].
     Held {
         models: Vec<HeldModel>,
     },

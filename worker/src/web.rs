@@ -239,12 +239,6 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
     }
     let info = session.info.clone();
     let session = Rc::new(session);
-    let source = |file: &download::File, stored: bool| FileSource {
-        url: file.url.clone(),
-        bytes: file.bytes.len() as u64,
-        from_cache: file.from_cache,
-        stored,
-    };
     // It replaces the held model of its architecture; the other stays.
     STATE.with(|s| {
         let held = &mut s.borrow_mut().held;
@@ -255,44 +249,41 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
                 load: id,
                 spec,
                 info: info.clone(),
-                files: files.iter().map(|f| source(f, false)).collect(),
+                files: Vec::new(),
             },
         });
     });
-    // The page learns at once which model answers now: a request it sends
-    // while the files are being cached names this load, not the old one.
-    post_held();
     // Only a model that loaded is kept: a partial or wrong file never is.
     let mut sources = Vec::new();
-    for file in &files {
+    for file in files {
         let stored = match (&cache, file.from_cache) {
-            (Some(cache), false) if file.cacheable => cache::store(cache, file).await.is_ok(),
+            (Some(cache), false) if file.cacheable => cache::store(cache, &file).await.is_ok(),
             _ => false,
         };
-        sources.push(source(file, stored));
+        sources.push(FileSource {
+            url: file.url,
+            bytes: file.bytes.len() as u64,
+            from_cache: file.from_cache,
+            stored,
+        });
     }
-    STATE.with(|s| {
+    let held = STATE.with(|s| {
+        let mut state = s.borrow_mut();
         // Still this load's model, unless a newer load replaced it meanwhile.
-        if let Some(h) = s
-            .borrow_mut()
+        if let Some(h) = state
             .held
             .iter_mut()
             .find(|h| Rc::ptr_eq(&h.session, &session))
         {
             h.about.files = sources;
         }
+        state.held.iter().map(|h| h.about.clone()).collect()
     });
     // What the worker holds first, so the page never shows a load as done
-    // before it can show the model and where its files went.
-    post_held();
+    // before it can show the model.
+    post(&Event::Held { models: held });
     post(&Event::Loaded { id, info });
     Ok(())
-}
-
-/// Tells the page every model the worker holds now.
-fn post_held() {
-    let models = STATE.with(|s| s.borrow().held.iter().map(|h| h.about.clone()).collect());
-    post(&Event::Held { models });
 }
 
 async fn generate(
