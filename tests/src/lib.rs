@@ -18,6 +18,22 @@ pub fn repo_root() -> PathBuf {
     protocol::repo_root()
 }
 
+/// The random-weight GPT-2 fixture with the real tokenizer, as the page serves it.
+pub const TINY_GPT2: &str = "fixtures/gpt2-tiny-vocab/llama-q8_0.gguf";
+
+/// Waits for the worker to say it is ready.
+pub async fn wait_ready(page: &Page) {
+    page.wait_attr("#worker-status", "data-ready", "true", 60)
+        .await;
+}
+
+/// Loads [`TINY_GPT2`] by address and waits for it.
+pub async fn load_tiny_gpt2(page: &Page) {
+    page.set_value("#weights-url", TINY_GPT2).await;
+    page.click("#load").await;
+    page.wait_attr("#model-info", "data-arch", "gpt2", 60).await;
+}
+
 /// A running page: the static server, the browser session, its driver.
 pub struct Page {
     pub client: Client,

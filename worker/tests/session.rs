@@ -19,6 +19,18 @@ fn tiny_session(weights: &[u8]) -> candle_core::Result<Session> {
     })
 }
 
+/// The lab's own T5, as it ships.
+fn lab_t5() -> Session {
+    Session::load(ModelFiles {
+        name: "lab-t5",
+        weights: &read("../static/models/lab-t5/model.gguf"),
+        config_json: Some(&String::from_utf8(read("../static/models/lab-t5/config.json")).unwrap()),
+        tokenizer_json: &read("../static/tokenizers/t5.json"),
+        quantize_to: None,
+    })
+    .unwrap()
+}
+
 #[test]
 fn streams_the_reference_greedy_continuation_from_text() {
     let expected: Value =
@@ -60,14 +72,7 @@ fn streams_the_reference_greedy_continuation_from_text() {
 /// lab T5 add up to the decode of its whole output.
 #[test]
 fn streamed_t5_pieces_add_up_to_the_whole_output() {
-    let session = Session::load(ModelFiles {
-        name: "lab-t5",
-        weights: &read("../static/models/lab-t5/model.gguf"),
-        config_json: Some(&String::from_utf8(read("../static/models/lab-t5/config.json")).unwrap()),
-        tokenizer_json: &read("../static/tokenizers/t5.json"),
-        quantize_to: None,
-    })
-    .unwrap();
+    let session = lab_t5();
     for prompt in [
         "reverse words: the cat sat on the mat",
         "sort words: zebra apple mango",
@@ -159,14 +164,7 @@ fn bad_input_is_an_error_not_a_panic() {
 /// two steps' probabilities that greedy generation reports for that answer.
 #[test]
 fn a_label_of_several_tokens_is_scored_over_all_of_them() {
-    let session = Session::load(ModelFiles {
-        name: "lab-t5",
-        weights: &read("../static/models/lab-t5/model.gguf"),
-        config_json: Some(&String::from_utf8(read("../static/models/lab-t5/config.json")).unwrap()),
-        tokenizer_json: &read("../static/tokenizers/t5.json"),
-        quantize_to: None,
-    })
-    .unwrap();
+    let session = lab_t5();
     let labels = vec!["spam".to_string(), "ham".to_string()];
     let sample = String::from_utf8(read("../static/models/lab-sample.jsonl")).unwrap();
     let mut checked = 0;
