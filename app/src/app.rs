@@ -1,13 +1,17 @@
 use leptos::prelude::*;
 
-use crate::model_panel::ModelPanel;
+use leptos_router::components::Router;
+
+use crate::attention::state::AttentionState;
+use crate::compare::state::CompareState;
+use crate::drawer::{ModelDrawer, ModelsButton};
 use crate::models::Models;
 use crate::persist;
 use crate::playground::state::PlaygroundState;
-use crate::playground::Playground;
 use crate::prefs::Prefs;
 use crate::status::StatusBar;
-use crate::tokenizer_panel::{TokenizerPanel, Tokens};
+use crate::tokenizer_panel::Tokens;
+use crate::views::{current_view, CurrentView, Tabs};
 use crate::worker_link::Link;
 
 #[component]
@@ -17,50 +21,73 @@ pub fn App() -> impl IntoView {
     let playground = PlaygroundState::new(link, RwSignal::new(Vec::new()));
     let models = Models::new(link, playground);
     let tokens = Tokens::new(link);
+    let compare = CompareState::new(link, models.held, playground.tasks);
+    let attention = AttentionState::new(link);
     let prefs = Prefs::new();
+    provide_context(attention);
     provide_context(link);
+    provide_context(compare);
     provide_context(playground);
     provide_context(models);
     provide_context(tokens);
     provide_context(prefs);
 
-    let autoload = persist::restore(models, prefs);
+    let autoload = persist::restore(models, compare, prefs);
     models.autoload.set(autoload);
-    persist::keep_saved(models, prefs);
+    persist::keep_saved(models, compare, prefs);
     prefs.apply_to_page();
     link.connect(
         move |event| {
             models.on_event(&event);
             playground.on_event(&event);
             tokens.on_event(&event);
+            compare.on_event(&event);
+            attention.on_event(&event);
         },
         move || {
             models.worker_died();
             playground.worker_died();
+            compare.worker_died();
+            attention.worker_died();
         },
     );
     playground.load_tasks();
     models.load_catalog();
-    // Esc stops a run wherever the focus is, as the hint says.
+    // Esc stops a run wherever the focus is, as the hints say; with nothing
+    // running it closes the model drawer.
     let esc = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" && playground.generating() {
+        if ev.key() != "Escape" {
+            return;
+        }
+        if playground.generating() {
             playground.stop();
+        } else if compare.running() {
+            compare.stop();
+        } else {
+            models.drawer_open.set(false);
         }
     });
     std::mem::forget(esc);
     view! {
-        <header>
-            <h1>"Pretrain Lab"</h1>
-            <p class="tagline">"Pretrained Transformers in your browser: nothing leaves this page."</p>
-            <StatusBar/>
-            <Toolbar/>
-        </header>
-        <ErrorBanner/>
-        <main>
-            <ModelPanel/>
-            <Playground/>
-            <TokenizerPanel/>
-        </main>
+        <Router>
+            <header>
+                <h1>"Pretrain Lab"</h1>
+                <p class="tagline">"Pretrained Transformers in your browser: nothing leaves this page."</p>
+                <StatusBar/>
+                <Toolbar/>
+                <div class="row nav">
+                    <Tabs/>
+                    <ModelsButton/>
+                </div>
+            </header>
+            <ErrorBanner/>
+            <div class="layout">
+                <main>
+                    <CurrentView/>
+                </main>
+                <ModelDrawer/>
+            </div>
+        </Router>
     }
 }
 
@@ -84,11 +111,19 @@ fn ErrorBanner() -> impl IntoView {
 #[component]
 fn Toolbar() -> impl IntoView {
     let models = expect_context::<Models>();
+    let compare = expect_context::<CompareState>();
     let prefs = expect_context::<Prefs>();
+    let view = current_view();
     let (link, set_link) = signal(String::new());
+    let (note, set_note) = signal(None::<String>);
+    let share = move |_| {
+        let shared = persist::share_url(models, compare, view.get_untracked());
+        set_link.set(shared.url);
+        set_note.set(shared.note);
+    };
     view! {
         <div class="row toolbar">
-            <button id="share" class="secondary" on:click=move |_| set_link.set(persist::share_url(models))>
+            <button id="share" class="secondary" on:click=share>
                 "Share link"
             </button>
             <Show when=move || !link.get().is_empty()>
@@ -101,6 +136,7 @@ fn Toolbar() -> impl IntoView {
                         }
                     }/>
             </Show>
+            {move || note.get().map(|n| view! { <span id="share-note" class="notice">{n}</span> })}
             <label class="inline">
                 <input id="projector" type="checkbox" prop:checked=move || prefs.projector.get()
                     on:change=move |ev| prefs.projector.set(event_target_checked(&ev))/>

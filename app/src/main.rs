@@ -1,7 +1,10 @@
 //! Pretrain Lab's page: Leptos components that talk to the model worker.
 
 mod app;
+mod attention;
+mod compare;
 mod download;
+mod drawer;
 mod fetch;
 mod local_files;
 mod model_cache;
@@ -13,6 +16,7 @@ mod prefs;
 mod start_up;
 mod status;
 mod tokenizer_panel;
+mod views;
 mod worker_link;
 
 fn main() {

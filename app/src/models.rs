@@ -48,6 +48,8 @@ pub struct Models {
     pub load_takes_playground: StoredValue<bool>,
     /// Start-up's loads of the catalog's default models.
     pub defaults: StoredValue<DefaultLoads>,
+    /// The model manager's drawer is open.
+    pub drawer_open: RwSignal<bool>,
 }
 
 impl Models {
@@ -73,6 +75,7 @@ impl Models {
             local_urls: StoredValue::new(Vec::new()),
             load_takes_playground: StoredValue::new(true),
             defaults: StoredValue::new(DefaultLoads::new()),
+            drawer_open: RwSignal::new(false),
         }
     }
 

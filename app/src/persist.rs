@@ -6,8 +6,10 @@ use protocol::GenerationSettings;
 use serde::{Deserialize, Serialize};
 use web_sys::UrlSearchParams;
 
+use crate::compare::state::CompareState;
 use crate::models::Models;
 use crate::prefs::Prefs;
+use crate::views::View;
 
 const STORAGE_KEY: &str = "pretrain-lab/v1";
 
@@ -25,11 +27,18 @@ pub struct Saved {
     pub theme: String,
     #[serde(default)]
     pub hub: String,
+    /// The Compare view's text and task.
+    #[serde(default)]
+    pub compare_text: String,
+    #[serde(default)]
+    pub compare_task: String,
 }
 
-fn snapshot(models: Models, prefs: Prefs) -> Saved {
+fn snapshot(models: Models, compare: CompareState, prefs: Prefs) -> Saved {
     let play = models.playground;
     Saved {
+        compare_text: compare.text.get(),
+        compare_task: compare.task.get(),
         prompt: play.prompt.get(),
         task: play.task.get(),
         settings: play.settings.get(),
@@ -42,8 +51,10 @@ fn snapshot(models: Models, prefs: Prefs) -> Saved {
     }
 }
 
-fn apply(models: Models, prefs: Prefs, saved: Saved) {
+fn apply(models: Models, compare: CompareState, prefs: Prefs, saved: Saved) {
     let play = models.playground;
+    compare.text.set(saved.compare_text);
+    compare.task.set(saved.compare_task);
     play.prompt.set(saved.prompt);
     play.task.set(saved.task);
     play.settings.set(saved.settings.clamped());
@@ -62,7 +73,7 @@ fn storage() -> Option<web_sys::Storage> {
 /// Restores from the page's link if it carries a set-up, else from this
 /// browser's storage, else the defaults. True when the link names a model,
 /// which the page then loads as soon as the worker is ready.
-pub fn restore(models: Models, prefs: Prefs) -> bool {
+pub fn restore(models: Models, compare: CompareState, prefs: Prefs) -> bool {
     // No model named: the catalog's default is loaded once the catalog is in.
     let defaults = Saved {
         prompt: "Hello world".into(),
@@ -74,43 +85,73 @@ pub fn restore(models: Models, prefs: Prefs) -> bool {
     let base = stored.unwrap_or(defaults);
     match from_link(&base) {
         Some((linked, has_model)) => {
-            apply(models, prefs, linked);
+            apply(models, compare, prefs, linked);
             has_model
         }
         None => {
-            apply(models, prefs, base);
+            apply(models, compare, prefs, base);
             false
         }
     }
 }
 
 /// Saves the set-up whenever it changes.
-pub fn keep_saved(models: Models, prefs: Prefs) {
+pub fn keep_saved(models: Models, compare: CompareState, prefs: Prefs) {
     Effect::new(move |_| {
-        let saved = snapshot(models, prefs);
+        let saved = snapshot(models, compare, prefs);
         if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(&saved)) {
             let _ = storage.set_item(STORAGE_KEY, &json);
         }
     });
 }
 
-/// A link that opens this page with the current set-up.
-pub fn share_url(models: Models) -> String {
+/// A share link, and a sentence when part of the set-up cannot travel.
+pub struct Shared {
+    pub url: String,
+    pub note: Option<String>,
+}
+
+/// A link that opens this page in `view` with the current set-up. A model
+/// from a local file has no address another browser can open: the link
+/// leaves it out (and says so), opening with the page's default models.
+pub fn share_url(models: Models, compare: CompareState, view: View) -> Shared {
     let play = models.playground;
     let s = play.settings.get_untracked();
+    let local = play
+        .active_model_untracked()
+        .is_some_and(|m| m.spec.weights_url.starts_with("blob:"));
+    let note = local.then(|| {
+        "Local files can't be shared: the link leaves the model out and opens with the \
+         default models."
+            .to_string()
+    });
     let Some(location) = web_sys::window().map(|w| w.location()) else {
-        return String::new();
+        return Shared {
+            url: String::new(),
+            note,
+        };
     };
-    let (Ok(origin), Ok(path)) = (location.origin(), location.pathname()) else {
-        return String::new();
+    let (Ok(origin), Ok(path), Ok(params)) = (
+        location.origin(),
+        location.pathname(),
+        UrlSearchParams::new(),
+    ) else {
+        return Shared {
+            url: String::new(),
+            note,
+        };
     };
-    let Ok(params) = UrlSearchParams::new() else {
-        return String::new();
-    };
+    params.append("view", view.as_str());
+    if !local {
+        for (key, value) in [
+            ("model", models.weights_url.get_untracked()),
+            ("config", models.config_url.get_untracked()),
+            ("tokenizer", models.tokenizer_url.get_untracked()),
+        ] {
+            params.append(key, &value);
+        }
+    }
     for (key, value) in [
-        ("model", models.weights_url.get_untracked()),
-        ("config", models.config_url.get_untracked()),
-        ("tokenizer", models.tokenizer_url.get_untracked()),
         ("task", play.task.get_untracked()),
         ("prompt", play.prompt.get_untracked()),
         ("max", s.max_new_tokens.to_string()),
@@ -119,6 +160,8 @@ pub fn share_url(models: Models) -> String {
         ("top_p", s.top_p.to_string()),
         ("repeat_penalty", s.repeat_penalty.to_string()),
         ("seed", s.seed.to_string()),
+        ("compare_task", compare.task.get_untracked()),
+        ("compare_text", compare.text.get_untracked()),
     ] {
         params.append(key, &value);
     }
@@ -127,7 +170,8 @@ pub fn share_url(models: Models) -> String {
     if !hub.trim().is_empty() {
         params.append("hub", &hub);
     }
-    format!("{origin}{path}?{}", String::from(params.to_string()))
+    let url = format!("{origin}{path}?{}", String::from(params.to_string()));
+    Shared { url, note }
 }
 
 /// The set-up a shared link carries, on top of `base` for what it omits, and
@@ -135,7 +179,10 @@ pub fn share_url(models: Models) -> String {
 fn from_link(base: &Saved) -> Option<(Saved, bool)> {
     let search = web_sys::window()?.location().search().ok()?;
     let params = UrlSearchParams::new_with_str(&search).ok()?;
-    params.get("model").or_else(|| params.get("prompt"))?;
+    params
+        .get("model")
+        .or_else(|| params.get("prompt"))
+        .or_else(|| params.get("compare_text"))?;
     let text = |key: &str, default: &str| params.get(key).unwrap_or_else(|| default.to_string());
     let d = &base.settings;
     let num = |key: &str, default: f64| {
@@ -165,6 +212,8 @@ fn from_link(base: &Saved) -> Option<(Saved, bool)> {
         projector: base.projector,
         theme: base.theme.clone(),
         hub: text("hub", &base.hub),
+        compare_text: text("compare_text", &base.compare_text),
+        compare_task: text("compare_task", &base.compare_task),
     };
     Some((linked, has_model))
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub use arch::Arch;
 
 pub mod arch;
+pub mod attention;
 pub mod catalog;
 pub mod manifest;
 pub mod tasks;
@@ -59,6 +60,15 @@ pub enum Request {
         model: ModelRef,
         prompt: String,
         labels: Vec<String>,
+    },
+    /// The attention probabilities of the held model `model` while it wrote
+    /// `output_ids` after reading `input_ids` ([`Event::Attention`]). Nothing
+    /// of this is computed for a generation.
+    Attention {
+        id: RequestId,
+        model: ModelRef,
+        input_ids: Vec<u32>,
+        output_ids: Vec<u32>,
     },
     /// Lists the model files kept in the browser's cache ([`Event::Cache`]).
     ListCache { id: RequestId },
@@ -210,6 +220,14 @@ pub enum Event {
         id: RequestId,
         labels: Vec<LabelProbability>,
     },
+    /// Answer to [`Request::Attention`]: GPT-2's one causal map, or T5's
+    /// encoder, decoder and cross-attention maps. `note` says what was left
+    /// out of a long input.
+    Attention {
+        id: RequestId,
+        maps: Vec<attention::AttentionMap>,
+        note: Option<String>,
+    },
     /// A failure, in words a person can act on.
     Error {
         id: Option<RequestId>,
@@ -222,6 +240,9 @@ pub enum Event {
 pub struct HeldModel {
     /// The id of the load that brought it in.
     pub load: RequestId,
+    /// Milliseconds from the load request to the model held: download (or
+    /// cache read), building the model, the tokenizer.
+    pub load_ms: f64,
     pub spec: ModelSpec,
     pub info: ModelInfo,
     pub files: Vec<FileSource>,
@@ -295,12 +316,22 @@ pub struct ModelInfo {
     pub name: String,
     pub arch: Arch,
     pub parameters: u64,
+    /// Of `parameters`, the token and position embedding tables.
+    pub embedding_parameters: u64,
+    /// Blocks in all stacks: for T5, encoder plus decoder.
     pub layers: usize,
+    /// Blocks of the encoder (0 for a decoder-only model).
+    pub encoder_layers: usize,
     pub hidden_size: usize,
     pub vocab_size: usize,
     pub context_length: usize,
     /// Tensor type name -> number of tensors of that type.
     pub tensor_types: Vec<(String, usize)>,
+    /// Bytes of memory the model holds once built, measured by the worker's
+    /// allocator (dequantized tables included), not read off the file size.
+    pub memory_bytes: u64,
+    /// Milliseconds to build the model from its file's bytes.
+    pub build_ms: f64,
 }
 
 #[cfg(test)]

@@ -37,6 +37,34 @@ pub struct ManifestModel {
     pub files: Vec<ShippedFile>,
     pub parameters: Parameters,
     pub sample: SampleScores,
+    /// The page's name for it ("Lab T5").
+    #[serde(default)]
+    pub label: String,
+    /// Scores on the held-out examples, measured when it shipped.
+    pub scores: Scores,
+    pub training_seconds: TrainingSeconds,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Scores {
+    /// Task id (without the `lab_` of `tasks.json`) -> its scores.
+    pub held_out: BTreeMap<String, TaskScore>,
+    pub mean_exact_match: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct TaskScore {
+    pub exact_match: f64,
+    pub word_accuracy: f64,
+    pub examples: usize,
+}
+
+/// Wall-clock seconds of each training stage on the trainer's machine.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TrainingSeconds {
+    pub pretrain: f64,
+    pub finetune: f64,
+    pub total: f64,
 }
 
 #[derive(Clone, Debug, Deserialize)]

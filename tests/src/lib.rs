@@ -220,7 +220,32 @@ impl Page {
         .await
     }
 
+    /// Clicks `css` as a user would: a control in the model drawer is
+    /// reached by opening the drawer first.
     pub async fn click(&self, css: &str) {
+        self.open_drawer_for(css).await;
+        self.click_now(css).await;
+    }
+
+    /// Opens the model drawer (its header button) if `css` is inside it and
+    /// it is closed.
+    pub async fn open_drawer_for(&self, css: &str) {
+        let closed = self
+            .js(
+                "const e = document.querySelector(arguments[0]);
+                 const drawer = document.getElementById('model-drawer');
+                 return !!(e && drawer && drawer.contains(e) && drawer.hidden);",
+                vec![json!(css)],
+            )
+            .await;
+        if closed.as_bool() == Some(true) {
+            self.click_now("#models-toggle").await;
+            self.wait_attr("#models-toggle", "aria-expanded", "true", 5)
+                .await;
+        }
+    }
+
+    async fn click_now(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -228,6 +253,21 @@ impl Page {
             .click()
             .await
             .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+    }
+
+    /// Presses Share link and reads the link the page made.
+    pub async fn share_link(&self) -> String {
+        self.click("#share").await;
+        self.wait_for("the share link", 10, || async {
+            self.js(
+                "const e = document.querySelector('#share-url'); return e ? e.value : null;",
+                vec![],
+            )
+            .await
+            .as_str()
+            .map(String::from)
+        })
+        .await
     }
 
     /// Presses the download's Cancel and waits for the page to say so.

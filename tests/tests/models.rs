@@ -367,6 +367,7 @@ async fn local_files_load_by_picker_and_by_drag_and_drop() {
     // The picker: a T5 GGUF with its config.json; the page's T5 tokenizer.
     let t5 = expected("t5-tiny-vocab");
     let greedy = &t5["greedy"][0];
+    page.open_drawer_for("#local-files").await;
     let input = page
         .client
         .find(Locator::Css("#local-files"))

@@ -317,18 +317,7 @@ async fn a_shared_link_restores_model_task_prompt_and_settings() {
     page.set_value("#task-select", "qa").await;
     page.set_value("#temperature", "0.5").await;
     page.set_value("#seed", "9").await;
-    page.click("#share").await;
-    let link = page
-        .wait_for("the share link", 10, || async {
-            page.js(
-                "const e = document.querySelector('#share-url'); return e ? e.value : null;",
-                vec![],
-            )
-            .await
-            .as_str()
-            .map(String::from)
-        })
-        .await;
+    let link = page.share_link().await;
     assert!(
         link.contains("task=qa") && link.contains("seed=9"),
         "{link}"

@@ -1,9 +1,11 @@
 //! The model runtime of Pretrain Lab. It compiles natively (tests, the `lab`
 //! CLI) and to wasm32 (the Web Worker in `src/bin/worker.rs`).
 
+pub mod attention_maps;
 pub mod capture;
 pub mod generation;
 pub mod gpt2;
+pub mod memory;
 pub mod nn;
 pub mod sampling;
 pub mod session;

@@ -9,6 +9,7 @@ use tokenizers::Tokenizer;
 use crate::capture::Capture;
 use crate::generation::LanguageModel;
 use crate::gpt2::{self, Gpt2, KvCache};
+use crate::memory;
 use crate::nn::last_logits;
 
 use crate::t5::{self, DecoderCache, Encoded, T5};
@@ -167,23 +168,30 @@ pub fn load_model(
     config_json: Option<&str>,
     quantize_to: Option<GgmlDType>,
 ) -> Result<(Model, ModelInfo)> {
+    let started = web_time::Instant::now();
+    let heap_before = memory::live_bytes();
     let store = TensorStore::from_bytes(weights, quantize_to)?;
     let (_, tensor_types) = store.summary();
     let arch = detect_arch(&store, config_json)?;
-    match arch {
+    let (model, mut info) = match arch {
         Arch::Gpt2 => {
             let m = gpt2::load(store, config_json)?;
             let info = ModelInfo {
                 name: name.to_string(),
                 arch,
                 parameters: m.parameters,
+                embedding_parameters: ((m.config.vocab_size + m.config.n_positions)
+                    * m.config.n_embd) as u64,
                 layers: m.config.n_layer,
+                encoder_layers: 0,
                 hidden_size: m.config.n_embd,
                 vocab_size: m.config.vocab_size,
                 context_length: m.config.n_positions,
                 tensor_types,
+                memory_bytes: 0,
+                build_ms: 0.0,
             };
-            Ok((Model::Gpt2(m), info))
+            (Model::Gpt2(m), info)
         }
         Arch::T5 => {
             let m = t5::load(store, config_json)?;
@@ -191,15 +199,26 @@ pub fn load_model(
                 name: name.to_string(),
                 arch,
                 parameters: m.parameters,
+                // T5 has no position table: its relative position biases
+                // are a few hundred numbers inside the attention layers.
+                embedding_parameters: (m.config.vocab_size * m.config.d_model) as u64,
                 layers: m.config.num_layers + m.config.decoder_layers(),
+                encoder_layers: m.config.num_layers,
                 hidden_size: m.config.d_model,
                 vocab_size: m.config.vocab_size,
                 context_length: t5::MAX_LENGTH,
                 tensor_types,
+                memory_bytes: 0,
+                build_ms: 0.0,
             };
-            Ok((Model::T5(m), info))
+            (Model::T5(m), info)
         }
-    }
+    };
+    // The store is gone by now (what the model did not take is freed):
+    // what is still allocated since `heap_before` is the model's.
+    info.memory_bytes = memory::live_bytes().saturating_sub(heap_before);
+    info.build_ms = started.elapsed().as_secs_f64() * 1e3;
+    Ok((model, info))
 }
 
 /// The architecture a model's files hold: GGUF metadata, else `model_type`

@@ -133,20 +133,19 @@ fn handle(request: Request) {
             model,
             prompt,
             labels,
-        } => {
-            let answer = held_session(model).and_then(|session| {
-                session
-                    .label_probabilities(&prompt, &labels)
-                    .map_err(|e| crate::plain_error(&e))
-            });
-            match answer {
-                Ok(labels) => post(&Event::LabelProbabilities { id, labels }),
-                Err(message) => post(&Event::Error {
-                    id: Some(id),
-                    message,
-                }),
-            }
-        }
+        } => answer(id, model, |session| {
+            let labels = session.label_probabilities(&prompt, &labels)?;
+            Ok(Event::LabelProbabilities { id, labels })
+        }),
+        Request::Attention {
+            id,
+            model,
+            input_ids,
+            output_ids,
+        } => answer(id, model, |session| {
+            let (maps, note) = session.attention_maps(&input_ids, &output_ids)?;
+            Ok(Event::Attention { id, maps, note })
+        }),
         Request::Generate {
             id,
             model,
@@ -161,6 +160,21 @@ fn handle(request: Request) {
             }
         }),
     }
+}
+
+/// Answers request `id` at once from the held model `model`: the event
+/// `compute` makes, or its failure as a sentence.
+fn answer(
+    id: RequestId,
+    model: ModelRef,
+    compute: impl FnOnce(&Session) -> candle_core::Result<Event>,
+) {
+    let event = held_session(model)
+        .and_then(|session| compute(&session).map_err(|e| crate::plain_error(&e)));
+    post(&event.unwrap_or_else(|message| Event::Error {
+        id: Some(id),
+        message,
+    }));
 }
 
 /// The held model `model` names. One that a newer load replaced is refused:
@@ -205,6 +219,7 @@ async fn tokenize(id: RequestId, url: &str, text: &str) -> Result<(), String> {
 }
 
 async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
+    let started = web_time::Instant::now();
     let cache = cache::open().await.ok();
     let mut files = Vec::new();
     let weights = fetch_file(id, &spec.weights_url, cache.as_ref()).await?;
@@ -247,6 +262,7 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
             session: session.clone(),
             about: HeldModel {
                 load: id,
+                load_ms: started.elapsed().as_secs_f64() * 1e3,
                 spec,
                 info: info.clone(),
                 files: Vec::new(),

@@ -73,6 +73,10 @@ impl PlaygroundState {
             .with(|h| h.iter().find(|m| m.info.arch == arch).cloned())
     }
 
+    pub fn active_model_untracked(self) -> Option<HeldModel> {
+        untrack(|| self.active_model())
+    }
+
     /// What the playground's model is (tracked).
     pub fn model(self) -> Option<ModelInfo> {
         self.active_model().map(|m| m.info)

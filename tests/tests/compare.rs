@@ -1,0 +1,345 @@
+//! The Compare view in headless Chromium, on the pair the page ships: the
+//! tabs live in the URL and work by keyboard; one input runs through both
+//! held models, each column's ids equal that model's greedy ids in the
+//! playground for the same task; the figures are the worker's measurements;
+//! a share link opens the Compare view with its input.
+
+use e2e::{repo_root, wait_ready, Page};
+use protocol::tasks::Tasks;
+use protocol::Arch;
+use serde_json::json;
+
+fn tasks() -> Tasks {
+    let path = repo_root().join("static/tasks.json");
+    Tasks::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+async fn url(page: &Page) -> String {
+    page.client.current_url().await.unwrap().to_string()
+}
+
+/// A figure of the table: (row key, model family) -> its value.
+async fn figure(page: &Page, key: &str, arch: &str) -> Option<f64> {
+    page.attr(
+        &format!("#compare-figures tr[data-key='{key}'] td[data-arch='{arch}']"),
+        "data-value",
+    )
+    .await
+    .and_then(|v| v.parse().ok())
+}
+
+async fn column_ids(page: &Page, arch: &str) -> String {
+    page.attr(&format!(".compare-column[data-arch='{arch}']"), "data-ids")
+        .await
+        .unwrap_or_default()
+}
+
+/// Runs the Compare input and waits for both columns to finish; returns
+/// (GPT-2 ids, T5 ids).
+async fn run_both(page: &Page) -> (String, String) {
+    let before = page.attr(".compare-column", "data-run").await;
+    page.click("#compare-run").await;
+    page.wait_for("both compare columns to finish", 120, || async {
+        let run = page.attr(".compare-column", "data-run").await;
+        let done = page
+            .js(
+                "const c = [...document.querySelectorAll('.compare-column')];
+                 return c.length == 2 && c.every(e => e.getAttribute('data-reason'));",
+                vec![],
+            )
+            .await;
+        (run != before && done.as_bool() == Some(true)).then_some(())
+    })
+    .await;
+    (column_ids(page, "gpt2").await, column_ids(page, "t5").await)
+}
+
+/// The playground's greedy ids for `prompt` on the held model of `arch`.
+async fn playground_ids(page: &Page, arch: &str, task: &str, prompt: &str) -> String {
+    page.click("#tab-playground").await;
+    page.click(&format!("#model-switch [data-arch='{arch}']"))
+        .await;
+    page.wait_attr("#model-info", "data-arch", arch, 10).await;
+    page.set_value("#task-select", task).await;
+    page.set_value("#prompt", prompt).await;
+    let (ids, settings) = page.generate(120).await;
+    assert_eq!(settings["temperature"], json!(0.0));
+    ids
+}
+
+#[tokio::test]
+async fn compare_runs_both_models_as_the_playground_would_and_measures_them() {
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    // The first screen is a working playground, the model manager closed.
+    page.wait_attr("#model-info", "data-name", "lab-t5", 60)
+        .await;
+    assert_eq!(
+        page.attr("#models-toggle", "aria-expanded")
+            .await
+            .as_deref(),
+        Some("false")
+    );
+    assert!(page.attr("#view-playground", "role").await.is_some());
+    page.wait_for("both lab models held", 60, || async {
+        page.attr("#model-switch [data-arch='gpt2']", "data-name")
+            .await
+    })
+    .await;
+
+    // Tabs: a click changes the URL without a reload; the arrow keys move.
+    page.js("window.notReloaded = true;", vec![]).await;
+    page.click("#tab-compare").await;
+    page.wait_for("the Compare view", 10, || async {
+        page.attr("#view-compare", "role").await
+    })
+    .await;
+    assert!(url(&page).await.contains("view=compare"));
+    page.client
+        .find(fantoccini::Locator::Css("#tab-compare"))
+        .await
+        .unwrap()
+        .send_keys("\u{E012}") // ArrowLeft
+        .await
+        .unwrap();
+    page.wait_for("the Playground view by keyboard", 10, || async {
+        page.attr("#view-playground", "role").await
+    })
+    .await;
+    assert!(url(&page).await.contains("view=playground"));
+    page.client.back().await.unwrap();
+    page.wait_for("the Compare view after Back", 10, || async {
+        page.attr("#view-compare", "role").await
+    })
+    .await;
+    assert_eq!(
+        page.js("return window.notReloaded === true;", vec![]).await,
+        json!(true)
+    );
+
+    // One input, one task: each family gets it in its own form.
+    let text = "the cat sat on the mat";
+    page.set_value("#compare-task", "lab_reverse").await;
+    page.set_value("#compare-text", text).await;
+    let (gpt2_ids, t5_ids) = run_both(&page).await;
+    assert!(!gpt2_ids.is_empty() && !t5_ids.is_empty());
+    let tasks = tasks();
+    let prompt = |arch| tasks.find(arch, "lab_reverse").unwrap().render(text, None);
+    let shown = page
+        .js(
+            "return [...document.querySelectorAll('.compare-column')].map(c => c.getAttribute('data-arch') + ':' + c.querySelector('code').textContent);",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        shown,
+        json!([
+            format!("gpt2:{}", prompt(Arch::Gpt2)),
+            format!("t5:{}", prompt(Arch::T5))
+        ]),
+        "GPT-2 runs first, each with its own form of the task"
+    );
+
+    // The figures the worker measured, for both models.
+    for arch in ["gpt2", "t5"] {
+        let file = figure(&page, "file-bytes", arch).await.unwrap();
+        let memory = figure(&page, "memory-bytes", arch).await.unwrap();
+        // Held memory is measured by the worker's allocator: the quantized
+        // weights are about the file's size, f32 norms and biases add little.
+        assert!(
+            memory > 0.5 * file && memory < 4.0 * file,
+            "{arch}: memory {memory} for a {file}-byte file"
+        );
+        let all = figure(&page, "parameters", arch).await.unwrap();
+        let tables = figure(&page, "embedding-parameters", arch).await.unwrap();
+        let rest = figure(&page, "other-parameters", arch).await.unwrap();
+        assert_eq!(all, tables + rest);
+        assert!(tables > 0.0 && rest > 0.0);
+        for key in ["load-ms", "first-token-ms", "prefill-tok-s", "decode-tok-s"] {
+            let v = figure(&page, key, arch).await;
+            assert!(v.is_some_and(|v| v > 0.0), "{arch} {key}: {v:?}");
+        }
+    }
+    page.screenshot("compare").await;
+    page.js(
+        "document.documentElement.classList.add('projector');",
+        vec![],
+    )
+    .await;
+    page.screenshot("compare-projector").await;
+    page.js(
+        "document.documentElement.classList.remove('projector');",
+        vec![],
+    )
+    .await;
+
+    // The shipped pair's held-out scores come from the manifest.
+    page.wait_for("the shipped scores", 10, || async {
+        page.attr(
+            "#shipped-scores tr[data-task='reverse'] td[data-arch='t5']",
+            "data-exact",
+        )
+        .await
+    })
+    .await;
+
+    // A share link opens the Compare view with its input.
+    let link = page.share_link().await;
+    assert!(link.contains("view=compare"), "{link}");
+    page.js("localStorage.clear();", vec![]).await;
+    page.client.goto("about:blank").await.unwrap();
+    page.client.goto(&link).await.unwrap();
+    wait_ready(&page).await;
+    page.wait_for("the Compare view from the link", 30, || async {
+        page.attr("#view-compare", "role").await
+    })
+    .await;
+    assert_eq!(page.value("#compare-text").await, text);
+    page.wait_for("the linked task", 10, || async {
+        (page.value("#compare-task").await == "lab_reverse").then_some(())
+    })
+    .await;
+
+    // Each column's ids are that model's greedy ids in the playground.
+    page.wait_for("both lab models held again", 60, || async {
+        page.attr("#compare-figures th[data-arch='gpt2']", "data-arch")
+            .await
+    })
+    .await;
+    let alone = playground_ids(&page, "gpt2", "lab_reverse", &prompt(Arch::Gpt2)).await;
+    assert_eq!(alone, gpt2_ids, "GPT-2: compare vs playground");
+    let alone = playground_ids(&page, "t5", "lab_reverse", &prompt(Arch::T5)).await;
+    assert_eq!(alone, t5_ids, "T5: compare vs playground");
+    page.close().await;
+}
+
+/// Every drawn cell of the map shown now: (query, key) -> value.
+async fn drawn(page: &Page) -> Vec<(usize, usize, f32)> {
+    let cells = page
+        .js(
+            "return [...document.querySelectorAll('#attention-map rect.cell')].map(r =>
+                [+r.dataset.q, +r.dataset.k, +r.dataset.v]);",
+            vec![],
+        )
+        .await;
+    serde_json::from_value::<Vec<(usize, usize, f32)>>(cells).unwrap()
+}
+
+/// Shows `kind`'s map for each layer and head in turn and checks every
+/// drawn cell inside the reference's square against it; beyond it (the
+/// page ran longer than the reference), a causal map still shows zeros
+/// above the diagonal.
+async fn check_drawn_maps(page: &Page, kind: &str, reference: &serde_json::Value) {
+    page.click(&format!("#attention button[data-kind='{kind}']"))
+        .await;
+    page.wait_attr("#attention-map", "data-kind", kind, 10)
+        .await;
+    let layers = reference.as_array().unwrap();
+    for (l, heads) in layers.iter().enumerate() {
+        let heads = heads.as_array().unwrap();
+        for (h, rows) in heads.iter().enumerate() {
+            page.set_value("#attention-layer", &l.to_string()).await;
+            page.set_value("#attention-head", &h.to_string()).await;
+            page.wait_attr("#attention-map", "data-layer", &l.to_string(), 10)
+                .await;
+            page.wait_attr("#attention-map", "data-head", &h.to_string(), 10)
+                .await;
+            let rows: Vec<Vec<f32>> = serde_json::from_value(rows.clone()).unwrap();
+            let mut checked = 0;
+            for (q, k, v) in drawn(page).await {
+                if let Some(want) = rows.get(q).and_then(|r| r.get(k)) {
+                    assert!(
+                        (v - want).abs() < 0.06,
+                        "{kind} layer {l} head {h} [{q},{k}]: {v} vs {want}"
+                    );
+                    checked += 1;
+                } else if kind != "encoder" && kind != "cross" && k > q {
+                    assert_eq!(v, 0.0, "{kind} [{q},{k}] sees ahead");
+                }
+            }
+            let side = rows[0].len();
+            assert_eq!(checked, rows.len() * side, "{kind}: drawn cells missing");
+        }
+    }
+}
+
+fn reference(dir: &str) -> serde_json::Value {
+    let path = repo_root()
+        .join("worker/tests/fixtures")
+        .join(dir)
+        .join("attention.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn attention_maps_drawn_in_the_page_are_the_transformers_reference() {
+    let page = Page::open().await;
+    wait_ready(&page).await;
+    page.wait_for("start-up to hold both lab models", 60, || async {
+        page.attr("#model-switch [data-arch='gpt2']", "data-name")
+            .await
+            .filter(|n| n == "lab-gpt2")
+    })
+    .await;
+    // The hub-shaped fixtures, loaded by address as a user would.
+    e2e::load_tiny_gpt2(&page).await;
+    page.set_value("#weights-url", "fixtures/t5-tiny-vocab/model-q8_0.gguf")
+        .await;
+    page.set_value("#config-url", "fixtures/t5-tiny-vocab/config.json")
+        .await;
+    page.click("#load").await;
+    page.wait_for("the tiny T5 in place of the lab's", 60, || async {
+        let name = page.attr("#model-info", "data-name").await;
+        let arch = page.attr("#model-info", "data-arch").await;
+        (arch.as_deref() == Some("t5") && name.as_deref() != Some("lab-t5")).then_some(())
+    })
+    .await;
+
+    page.click("#tab-compare").await;
+    page.set_value("#compare-task", "").await;
+    let gpt2 = reference("gpt2-tiny-vocab");
+    page.set_value("#compare-text", gpt2["text"].as_str().unwrap())
+        .await;
+    run_both(&page).await;
+    page.click(".show-attention[data-arch='gpt2']").await;
+    page.wait_attr("#attention", "data-arch", "gpt2", 30).await;
+    check_drawn_maps(&page, "causal", &gpt2["attentions"]).await;
+    // The head mean is the mean of the heads.
+    page.set_value("#attention-head", "mean").await;
+    page.wait_attr("#attention-map", "data-head", "mean", 10)
+        .await;
+    let last_layer = gpt2["attentions"].as_array().unwrap().last().unwrap();
+    let heads: Vec<Vec<Vec<f32>>> = serde_json::from_value(last_layer.clone()).unwrap();
+    let (q, k) = (5, 3);
+    let mean = heads.iter().map(|h| h[q][k]).sum::<f32>() / heads.len() as f32;
+    let cell = drawn(&page)
+        .await
+        .into_iter()
+        .find(|c| (c.0, c.1) == (q, k))
+        .unwrap();
+    assert!((cell.2 - mean).abs() < 0.06, "mean {} vs {mean}", cell.2);
+    page.click("#close-drawer").await;
+    page.js(
+        "document.getElementById('attention').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    page.screenshot("attention-gpt2").await;
+
+    let t5 = reference("t5-tiny-vocab");
+    page.set_value("#compare-text", t5["text"].as_str().unwrap())
+        .await;
+    run_both(&page).await;
+    page.click(".show-attention[data-arch='t5']").await;
+    page.wait_attr("#attention", "data-arch", "t5", 30).await;
+    check_drawn_maps(&page, "encoder", &t5["encoder_attentions"]).await;
+    check_drawn_maps(&page, "decoder", &t5["decoder_attentions"]).await;
+    check_drawn_maps(&page, "cross", &t5["cross_attentions"]).await;
+    page.js(
+        "document.getElementById('attention').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    page.screenshot("attention-t5-cross").await;
+    page.close().await;
+}
