@@ -3,6 +3,7 @@ use leptos::prelude::*;
 use leptos_router::components::Router;
 
 use crate::attention::state::AttentionState;
+use crate::batch::state::BatchState;
 use crate::compare::state::CompareState;
 use crate::drawer::{ModelDrawer, ModelsButton};
 use crate::models::Models;
@@ -23,6 +24,8 @@ pub fn App() -> impl IntoView {
     let tokens = Tokens::new(link);
     let compare = CompareState::new(link, models.held, playground.tasks);
     let attention = AttentionState::new(link);
+    let batch = BatchState::new(link, models.held, playground.tasks);
+    provide_context(batch);
     let prefs = Prefs::new();
     provide_context(attention);
     provide_context(link);
@@ -43,12 +46,14 @@ pub fn App() -> impl IntoView {
             tokens.on_event(&event);
             compare.on_event(&event);
             attention.on_event(&event);
+            batch.on_event(&event);
         },
         move || {
             models.worker_died();
             playground.worker_died();
             compare.worker_died();
             attention.worker_died();
+            batch.worker_died();
         },
     );
     playground.load_tasks();

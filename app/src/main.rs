@@ -2,6 +2,7 @@
 
 mod app;
 mod attention;
+mod batch;
 mod compare;
 mod download;
 mod drawer;

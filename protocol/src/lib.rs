@@ -9,6 +9,7 @@ pub use arch::Arch;
 
 pub mod arch;
 pub mod attention;
+pub mod batch;
 pub mod catalog;
 pub mod manifest;
 pub mod tasks;
@@ -69,6 +70,14 @@ pub enum Request {
         model: ModelRef,
         input_ids: Vec<u32>,
         output_ids: Vec<u32>,
+    },
+    /// Runs `prompts` greedily as one left- (GPT-2) or right-padded (T5)
+    /// batch, then each alone ([`Event::Batch`]).
+    Batch {
+        id: RequestId,
+        model: ModelRef,
+        prompts: Vec<String>,
+        max_new_tokens: usize,
     },
     /// Lists the model files kept in the browser's cache ([`Event::Cache`]).
     ListCache { id: RequestId },
@@ -227,6 +236,10 @@ pub enum Event {
         id: RequestId,
         maps: Vec<attention::AttentionMap>,
         note: Option<String>,
+    },
+    Batch {
+        id: RequestId,
+        result: batch::BatchResult,
     },
     /// A failure, in words a person can act on.
     Error {

@@ -173,6 +173,80 @@ async fn compare_runs_both_models_as_the_playground_would_and_measures_them() {
     )
     .await;
 
+    // The mixed-task batch: rows of three tasks as one batch per model;
+    // each row answers as alone, and the reverse row as Compare did.
+    page.wait_for("the batch rows", 10, || async {
+        let n = page
+            .js(
+                "return document.querySelectorAll('.batch-input').length;",
+                vec![],
+            )
+            .await;
+        (n.as_u64() == Some(3)).then_some(())
+    })
+    .await;
+    page.set_value(".batch-input[data-row='0'] .batch-task", "lab_reverse")
+        .await;
+    page.set_value(".batch-input[data-row='0'] .batch-text", text)
+        .await;
+    page.click("#batch-run").await;
+    page.wait_for("both batches", 120, || async {
+        let n = page
+            .js(
+                "return document.querySelectorAll(\".batch-result[data-done='true']\").length;",
+                vec![],
+            )
+            .await;
+        (n.as_u64() == Some(2)).then_some(())
+    })
+    .await;
+    for (arch, streamed, eos) in [("gpt2", &gpt2_ids, "50256"), ("t5", &t5_ids, "1")] {
+        let rows = page
+            .js(
+                "return [...document.querySelectorAll(`.batch-result[data-arch='${arguments[0]}'] .batch-row`)]
+                   .map(r => [r.dataset.ids, r.dataset.aloneIds, r.dataset.same, +r.dataset.diff]);",
+                vec![json!(arch)],
+            )
+            .await;
+        let rows: Vec<(String, String, String, f32)> = serde_json::from_value(rows).unwrap();
+        assert_eq!(rows.len(), 3, "{arch}");
+        for (ids, alone, same, diff) in &rows {
+            assert_eq!(ids, alone, "{arch}: a row differs from its run alone");
+            assert_eq!(same, "true");
+            assert!(*diff < 1e-4, "{arch}: logits off their run alone by {diff}");
+        }
+        let streamed = streamed.strip_suffix(eos).unwrap_or(streamed).trim_end();
+        assert_eq!(
+            rows[0].0, streamed,
+            "{arch}: the batch's reverse row vs Compare"
+        );
+        let grid = page
+            .js(
+                "return [...document.querySelectorAll(`.batch-result[data-arch='${arguments[0]}'] .batch-ids tr`)]
+                   .map(r => [...r.children].map(c => c.classList.contains('pad')));",
+                vec![json!(arch)],
+            )
+            .await;
+        let grid: Vec<Vec<bool>> = serde_json::from_value(grid).unwrap();
+        let padded_side = |row: &Vec<bool>| {
+            if arch == "gpt2" {
+                row[0]
+            } else {
+                row[row.len() - 1]
+            }
+        };
+        assert!(
+            grid.iter().any(padded_side),
+            "{arch}: no row padded on its side"
+        );
+    }
+    page.js(
+        "document.getElementById('mixed-batch').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    page.screenshot("mixed-batch").await;
+
     // The shipped pair's held-out scores come from the manifest.
     page.wait_for("the shipped scores", 10, || async {
         page.attr(

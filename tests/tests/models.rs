@@ -436,6 +436,13 @@ async fn local_files_load_by_picker_and_by_drag_and_drop() {
         .iter()
         .any(|u| u.starts_with("blob:")));
 
+    // A share link cannot carry a file from this disk: it says so and
+    // names no model (it once named the model loaded before the file).
+    let link = page.share_link().await;
+    assert!(!link.contains("model=") && !link.contains("blob"), "{link}");
+    let note = page.text("#share-note").await.unwrap_or_default();
+    assert!(note.contains("Local files can't be shared"), "{note}");
+
     // Dropping something that is not a model gets a sentence.
     page.js(
         "const dt = new DataTransfer();

@@ -2,6 +2,7 @@
 //! CLI) and to wasm32 (the Web Worker in `src/bin/worker.rs`).
 
 pub mod attention_maps;
+pub mod batch;
 pub mod capture;
 pub mod generation;
 pub mod gpt2;

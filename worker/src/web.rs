@@ -146,6 +146,15 @@ fn handle(request: Request) {
             let (maps, note) = session.attention_maps(&input_ids, &output_ids)?;
             Ok(Event::Attention { id, maps, note })
         }),
+        Request::Batch {
+            id,
+            model,
+            prompts,
+            max_new_tokens,
+        } => answer(id, model, |session| {
+            let result = session.mixed_batch(&prompts, max_new_tokens.min(64))?;
+            Ok(Event::Batch { id, result })
+        }),
         Request::Generate {
             id,
             model,

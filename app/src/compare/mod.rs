@@ -11,6 +11,7 @@ pub mod state;
 
 use crate::attention::state::AttentionState;
 use crate::attention::AttentionMaps;
+use crate::batch::MixedBatch;
 use figures::Figures;
 use scores::Scores;
 use state::{Column, CompareState};
@@ -68,6 +69,7 @@ pub fn Compare() -> impl IntoView {
             <AttentionMaps/>
             <Figures/>
         </section>
+        <MixedBatch/>
         <Scores/>
     }
 }

@@ -214,17 +214,19 @@ impl CompareState {
         });
     }
 
-    fn update(self, id: RequestId, f: impl FnOnce(&mut Column)) {
-        if self
+    /// Applies `f` to the run `id`; false if `id` is none of ours.
+    fn update(self, id: RequestId, f: impl FnOnce(&mut Column)) -> bool {
+        let ours = self
             .columns
-            .with_untracked(|c| c.iter().any(|c| c.id == id))
-        {
+            .with_untracked(|c| c.iter().any(|c| c.id == id));
+        if ours {
             self.columns.update(|cs| {
                 if let Some(c) = cs.iter_mut().find(|c| c.id == id) {
                     f(c);
                 }
             });
         }
+        ours
     }
 
     fn steps_of(self, id: RequestId) -> Option<RwSignal<Vec<TokenStep>>> {
@@ -236,7 +238,7 @@ impl CompareState {
     pub fn on_event(self, event: &Event) {
         match event {
             Event::Started { id, prompt_ids, .. } => {
-                self.update(*id, |c| c.prompt_ids = prompt_ids.clone())
+                self.update(*id, |c| c.prompt_ids = prompt_ids.clone());
             }
             Event::Token { id, step } => {
                 if let Some(steps) = self.steps_of(*id) {
@@ -246,17 +248,20 @@ impl CompareState {
                     steps.update(|s| s.push(step.clone()));
                 }
             }
-            Event::Done { id, reason, stats } => {
-                self.update(*id, |c| c.finished = Some((*reason, stats.clone())));
-                self.send_next();
-            }
-            Event::Error { id: Some(id), .. } => {
-                self.update(*id, |c| {
-                    c.finished = Some((StopReason::Cancelled, Default::default()))
-                });
-                self.send_next();
-            }
             _ => {}
+        }
+        let ended = match event {
+            Event::Done { id, reason, stats } => {
+                self.update(*id, |c| c.finished = Some((*reason, stats.clone())))
+            }
+            Event::Error { id: Some(id), .. } => self.update(*id, |c| {
+                c.finished = Some((StopReason::Cancelled, Default::default()))
+            }),
+            _ => false,
+        };
+        // One model's run ended: the next model's goes out.
+        if ended {
+            self.send_next();
         }
     }
 

@@ -242,7 +242,7 @@ impl Gpt2 {
             hidden_states.push(xs.clone());
         }
         if capture.last_logits_only {
-            xs = xs.narrow(1, t - 1, 1)?;
+            xs = xs.narrow(1, t - 1, 1)?.contiguous()?;
         }
         let logits = self.lm_head.forward(&xs)?;
         Ok(Output {

@@ -122,7 +122,7 @@ impl T5 {
             .forward(&xs, &causal, encoder, Some(cache), capture)?;
         let mut xs = out.hidden;
         if capture.last_logits_only {
-            xs = xs.narrow(1, t - 1, 1)?;
+            xs = xs.narrow(1, t - 1, 1)?.contiguous()?;
         }
         if self.config.scales_decoder_output() {
             xs = (xs * (self.config.d_model as f64).powf(-0.5))?;
