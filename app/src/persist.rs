@@ -27,6 +27,9 @@ pub struct Saved {
     pub theme: String,
     #[serde(default)]
     pub hub: String,
+    /// A pair task's second text.
+    #[serde(default)]
+    pub second: String,
     /// The Compare view's text and task.
     #[serde(default)]
     pub compare_text: String,
@@ -37,6 +40,7 @@ pub struct Saved {
 fn snapshot(models: Models, compare: CompareState, prefs: Prefs) -> Saved {
     let play = models.playground;
     Saved {
+        second: play.second.get(),
         compare_text: compare.text.get(),
         compare_task: compare.task.get(),
         prompt: play.prompt.get(),
@@ -53,6 +57,7 @@ fn snapshot(models: Models, compare: CompareState, prefs: Prefs) -> Saved {
 
 fn apply(models: Models, compare: CompareState, prefs: Prefs, saved: Saved) {
     let play = models.playground;
+    play.second.set(saved.second);
     compare.text.set(saved.compare_text);
     compare.task.set(saved.compare_task);
     play.prompt.set(saved.prompt);
@@ -154,6 +159,7 @@ pub fn share_url(models: Models, compare: CompareState, view: View) -> Shared {
     for (key, value) in [
         ("task", play.task.get_untracked()),
         ("prompt", play.prompt.get_untracked()),
+        ("second", play.second.get_untracked()),
         ("max", s.max_new_tokens.to_string()),
         ("temperature", s.temperature.to_string()),
         ("top_k", s.top_k.to_string()),
@@ -212,6 +218,7 @@ fn from_link(base: &Saved) -> Option<(Saved, bool)> {
         projector: base.projector,
         theme: base.theme.clone(),
         hub: text("hub", &base.hub),
+        second: text("second", &base.second),
         compare_text: text("compare_text", &base.compare_text),
         compare_task: text("compare_task", &base.compare_task),
     };

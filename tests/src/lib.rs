@@ -72,8 +72,14 @@ impl Page {
         Self::open_dist(repo_root().join("dist"), mounts).await
     }
 
-    /// Serves the page built into `dist` (and `mounts`) and opens it.
-    pub async fn open_dist(dist: PathBuf, mounts: Vec<(String, PathBuf)>) -> Page {
+    /// Serves the page built into `dist` (and `mounts`) and opens it. The
+    /// test fixtures are served at `fixtures/` beside the page: only the
+    /// catalog's two random-weight models ship in `dist/`.
+    pub async fn open_dist(dist: PathBuf, mut mounts: Vec<(String, PathBuf)>) -> Page {
+        mounts.push((
+            "fixtures/".to_string(),
+            repo_root().join("worker/tests/fixtures"),
+        ));
         assert!(
             dist.join("index.html").is_file(),
             "the page is not built: {} is missing (scripts/test.sh builds it with trunk)",

@@ -120,6 +120,57 @@ async fn floors_hold_and_untrained_fails(page: &Page, lab: &str, untrained: &str
     .unwrap();
 }
 
+/// The spam-or-ham chart of the lab model in the playground shows, for an
+/// everyday message, the label tokens and shares the model computes
+/// natively (`worker::session`, the trainer's label words). Seen red with
+/// the chart's rows put in another order than the worker's.
+async fn label_chart_is_the_models(page: &Page, arch: Arch) {
+    let dir = repo_root().join("static");
+    let lab = format!("models/lab-{}", arch.as_str());
+    let read = |path: &str| std::fs::read(dir.join(path)).unwrap();
+    let config = String::from_utf8(read(&format!("{lab}/config.json"))).unwrap();
+    let session = worker::session::Session::load(worker::session::ModelFiles {
+        name: "lab",
+        weights: &read(&format!("{lab}/model.gguf")),
+        config_json: (arch == Arch::T5).then_some(config.as_str()),
+        tokenizer_json: &read(&format!("tokenizers/{}.json", arch.as_str())),
+        quantize_to: None,
+    })
+    .unwrap();
+    let task = tasks().find(arch, "lab_spam").unwrap().clone();
+    let prompt = task.render("hey, are we still on for lunch tomorrow?", None);
+    page.set_value("#task-select", "lab_spam").await;
+    page.set_value("#prompt", &prompt).await;
+    page.click("#classify").await;
+    let rows = page
+        .wait_for("the label chart", 30, || async {
+            let rows = page
+                .js(
+                    "return [...document.querySelectorAll('#label-probs .bar-row')].map(r =>
+                       [r.dataset.label, r.dataset.tokens, +r.dataset.share]);",
+                    vec![],
+                )
+                .await;
+            let rows: Vec<(String, String, f32)> = serde_json::from_value(rows).ok()?;
+            (!rows.is_empty()).then_some(rows)
+        })
+        .await;
+    let native = session.label_probabilities(&prompt, &task.labels).unwrap();
+    assert_eq!(rows.len(), native.len());
+    for ((label, tokens, share), want) in rows.iter().zip(&native) {
+        assert_eq!(label, &want.label);
+        let ids: Vec<String> = want.token_ids.iter().map(|i| i.to_string()).collect();
+        assert_eq!(tokens, &ids.join(" "), "{arch}: {label}");
+        // The browser runs wasm SIMD kernels, this test x86 ones: the same
+        // q8_0 arithmetic, not the same rounding (measured: up to 0.008).
+        assert!(
+            (share - want.share).abs() < 0.02,
+            "{arch} {label}: page {share}, model {}",
+            want.share
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_page_opens_with_the_lab_t5_and_it_holds_its_floors() {
     let page = Page::open().await;
@@ -142,6 +193,7 @@ async fn the_page_opens_with_the_lab_t5_and_it_holds_its_floors() {
         )
         .await;
     assert_eq!(first, json!("lab_reverse"));
+    label_chart_is_the_models(&page, Arch::T5).await;
     floors_hold_and_untrained_fails(&page, "lab-t5", "tiny-t5").await;
     page.close().await;
 }
@@ -265,6 +317,7 @@ async fn the_lab_gpt2_is_loaded_beside_the_t5_continues_text_and_holds_its_floor
     assert!(!ids.is_empty() && !output_text(&page).await.is_empty());
     assert_eq!(page.requests(gpt2_file).len(), 1);
     page.screenshot("lab-gpt2-continue").await;
+    label_chart_is_the_models(&page, Arch::Gpt2).await;
     floors_hold_and_untrained_fails(&page, "lab-gpt2", "tiny-gpt2").await;
     page.close().await;
 }

@@ -239,6 +239,52 @@ async fn t5_switches_prefixes_and_streams_the_reference_output() {
         );
     }
     page.screenshot("t5-sst2-labels").await;
+
+    // A pair task takes two texts: the user's own text stays the first, the
+    // second has its own input, and the worker gets both joined by the
+    // task's separator; an empty prompt gets both examples.
+    page.set_value("#task-select", "").await;
+    page.set_value("#prompt", "A dog runs.").await;
+    page.set_value("#task-select", "mnli").await;
+    assert_eq!(page.value("#prompt").await, "mnli hypothesis: A dog runs.");
+    assert_eq!(page.value("#prompt-second").await, "");
+    assert!(
+        page.attr("#generate", "disabled").await.is_some(),
+        "run without a premise"
+    );
+    page.set_value("#prompt-second", "The dog is running in the park.")
+        .await;
+    page.set_value("#max-new-tokens", "2").await;
+    page.generate(60).await;
+    let sent = page.attr("#output", "data-prompt-ids").await.unwrap();
+    page.set_value("#tokenizer-select", "tokenizers/t5.json")
+        .await;
+    page.set_value(
+        "#tokenize-input",
+        "mnli hypothesis: A dog runs. premise: The dog is running in the park.",
+    )
+    .await;
+    page.click("#tokenize").await;
+    let ids = page
+        .wait_for("the pair's token ids", 30, || async {
+            page.text("#token-ids")
+                .await
+                .filter(|t| t.split(' ').count() > 12)
+        })
+        .await;
+    assert_eq!(sent, ids, "the worker got the pair joined by its separator");
+    page.set_value("#task-select", "").await;
+    page.set_value("#prompt", "").await;
+    page.set_value("#task-select", "mnli").await;
+    assert_eq!(
+        page.value("#prompt").await,
+        "mnli hypothesis: The cat is asleep."
+    );
+    assert_eq!(
+        page.value("#prompt-second").await,
+        "The cat is sleeping on the sofa."
+    );
+    page.screenshot("t5-pair-task").await;
     page.close().await;
 }
 

@@ -4,8 +4,10 @@
 pub mod attention_maps;
 pub mod batch;
 pub mod capture;
+pub mod features;
 pub mod generation;
 pub mod gpt2;
+pub mod head;
 pub mod memory;
 pub mod nn;
 pub mod sampling;

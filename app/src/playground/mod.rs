@@ -22,7 +22,7 @@ pub fn Playground() -> impl IntoView {
             play.generate();
         }
     };
-    let no_model = move || play.model().is_none();
+    let no_model = move || play.model().is_none() || play.missing_second();
     let has_labels = move || play.current_task().is_some_and(|t| !t.labels.is_empty());
     view! {
         <section class="panel" id="playground">
@@ -40,6 +40,7 @@ pub fn Playground() -> impl IntoView {
             </div>
             <textarea id="prompt" rows="4" prop:value=prompt on:keydown=keys
                 on:input=move |ev| set_prompt.set(event_target_value(&ev))></textarea>
+            <SecondText/>
             <Settings settings=play.settings/>
             <div class="row">
                 <button id="generate" on:click=move |_| play.generate()
@@ -54,6 +55,25 @@ pub fn Playground() -> impl IntoView {
             <Output/>
             <TokenDetail/>
         </section>
+    }
+}
+
+/// A pair task's second text (MNLI's premise, STS-B's second sentence),
+/// named by the task's separator.
+#[component]
+fn SecondText() -> impl IntoView {
+    let play = expect_context::<PlaygroundState>();
+    let (second, set_second) = play.second.split();
+    move || {
+        play.pair_separator().map(|sep| {
+            let name = sep.trim().trim_end_matches(':').to_string();
+            view! {
+                <label>{format!("Second text ({name}): this task compares two texts")}
+                    <textarea id="prompt-second" rows="2" prop:value=second placeholder=format!("the {name}")
+                        on:input=move |ev| set_second.set(event_target_value(&ev))></textarea>
+                </label>
+            }
+        })
     }
 }
 

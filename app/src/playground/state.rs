@@ -35,6 +35,9 @@ pub struct PlaygroundState {
     pub tasks: RwSignal<Option<Tasks>>,
     /// What the user set up: kept in localStorage and in shareable links.
     pub prompt: RwSignal<String>,
+    /// A pair task's second text (MNLI's premise): its own input, put after
+    /// the task's separator when the prompt goes to the worker.
+    pub second: RwSignal<String>,
     pub task: RwSignal<String>,
     pub settings: RwSignal<GenerationSettings>,
     pub run: RwSignal<Option<Run>>,
@@ -56,6 +59,7 @@ impl PlaygroundState {
             arch: RwSignal::new(None),
             tasks: RwSignal::new(None),
             prompt: RwSignal::new("Hello world".to_string()),
+            second: RwSignal::new(String::new()),
             task: RwSignal::new(String::new()),
             settings: RwSignal::new(GenerationSettings::default()),
             run: RwSignal::new(None),
@@ -159,11 +163,45 @@ impl PlaygroundState {
     }
 
     fn use_task(self, task: &Task, prompt: String) {
+        // A pair task's example comes with its second text: that goes in the
+        // second input; the user's own second text stays there otherwise.
+        let prompt = match task
+            .second
+            .as_deref()
+            .and_then(|sep| prompt.split_once(sep))
+        {
+            Some((first, second)) => {
+                self.second.set(second.to_string());
+                first.to_string()
+            }
+            None => prompt,
+        };
         self.prompt.set(prompt);
         self.settings.update(|s| {
             s.max_new_tokens = task.max_new_tokens;
             s.stop = task.stop.clone();
         });
+    }
+
+    /// The separator of the chosen task when it takes two texts (tracked).
+    pub fn pair_separator(self) -> Option<String> {
+        self.current_task().and_then(|t| t.second)
+    }
+
+    /// A pair task whose second text is still empty: nothing to run yet
+    /// (tracked).
+    pub fn missing_second(self) -> bool {
+        self.pair_separator().is_some() && self.second.with(|s| s.trim().is_empty())
+    }
+
+    /// The prompt as the worker gets it: a pair task's two texts joined by
+    /// its separator.
+    pub fn full_prompt(self) -> String {
+        let prompt = self.prompt.get_untracked();
+        match untrack(|| self.pair_separator()) {
+            Some(sep) => format!("{prompt}{sep}{}", self.second.get_untracked()),
+            None => prompt,
+        }
     }
 
     /// The request's name for the playground's model.
@@ -175,7 +213,7 @@ impl PlaygroundState {
     }
 
     pub fn generate(self) {
-        if self.generating() {
+        if self.generating() || untrack(|| self.missing_second()) {
             return;
         }
         let Some(model) = self.model_ref() else {
@@ -192,7 +230,7 @@ impl PlaygroundState {
         let sent = self.link.send(&Request::Generate {
             id,
             model,
-            prompt: self.prompt.get_untracked(),
+            prompt: self.full_prompt(),
             settings: self.settings.get_untracked(),
         });
         if !sent {
@@ -217,7 +255,7 @@ impl PlaygroundState {
         self.link.send(&Request::Classify {
             id,
             model,
-            prompt: self.prompt.get_untracked(),
+            prompt: self.full_prompt(),
             labels: task.labels,
         });
     }
