@@ -28,6 +28,21 @@ async fn figure(page: &Page, key: &str, arch: &str) -> Option<f64> {
     .and_then(|v| v.parse().ok())
 }
 
+/// Every figure of the table, by row key and model family.
+async fn figures(page: &Page) -> serde_json::Value {
+    page.js(
+        "const out = {};
+         for (const row of document.querySelectorAll('#compare-figures tr[data-key]')) {
+           for (const cell of row.querySelectorAll('td[data-value]')) {
+             out[cell.dataset.arch + ' ' + row.dataset.key] = +cell.dataset.value;
+           }
+         }
+         return out;",
+        vec![],
+    )
+    .await
+}
+
 async fn column_ids(page: &Page, arch: &str) -> String {
     page.attr(&format!(".compare-column[data-arch='{arch}']"), "data-ids")
         .await
@@ -122,6 +137,17 @@ async fn compare_runs_both_models_as_the_playground_would_and_measures_them() {
     page.set_value("#compare-task", "lab_reverse").await;
     page.set_value("#compare-text", text).await;
     let (gpt2_ids, t5_ids) = run_both(&page).await;
+    // The figures of this first run and of a second one (the wasm is warm
+    // by then), kept for the notes.
+    let mut runs = vec![figures(&page).await];
+    assert_eq!(run_both(&page).await, (gpt2_ids.clone(), t5_ids.clone()));
+    runs.push(figures(&page).await);
+    std::fs::create_dir_all(repo_root().join("test-artifacts")).unwrap();
+    std::fs::write(
+        repo_root().join("test-artifacts/compare-figures.json"),
+        serde_json::to_string_pretty(&runs).unwrap(),
+    )
+    .unwrap();
     assert!(!gpt2_ids.is_empty() && !t5_ids.is_empty());
     let tasks = tasks();
     let prompt = |arch| tasks.find(arch, "lab_reverse").unwrap().render(text, None);

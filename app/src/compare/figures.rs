@@ -134,7 +134,9 @@ pub fn Figures() -> impl IntoView {
                 </tbody>
             </table>
             <p class="hint">"Memory is what the worker's allocator holds for the model once built: \
-                quantized matrices, plus tables kept in f32. Times are this browser's, for the last Run."</p>
+                quantized matrices, plus tables kept in f32. Times are this browser's, for the last Run. \
+                The first run after a load also pays the browser's warm-up of the model code (GPT-2 runs \
+                first, so it pays most): Run both again for warm figures. A few tokens make a noisy tok/s."</p>
         }
         .into_any()
     }
