@@ -137,8 +137,8 @@ async fn compare_runs_both_models_as_the_playground_would_and_measures_them() {
     page.set_value("#compare-task", "lab_reverse").await;
     page.set_value("#compare-text", text).await;
     let (gpt2_ids, t5_ids) = run_both(&page).await;
-    // The figures of this first run and of a second one (the wasm is warm
-    // by then), kept for the notes.
+    // The figures of this first run and of a second one, kept for the notes
+    // (the worker warms each model up at load, so they should be alike).
     let mut runs = vec![figures(&page).await];
     assert_eq!(run_both(&page).await, (gpt2_ids.clone(), t5_ids.clone()));
     runs.push(figures(&page).await);

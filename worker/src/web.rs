@@ -254,6 +254,7 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
     let tokenizer_file = fetch_file(id, &tokenizer_url, cache.as_ref()).await?;
     let tokenizer = tokenizer_from_bytes(&tokenizer_file.bytes).map_err(cannot_load)?;
     let session = Session::new(model, info, tokenizer).map_err(cannot_load)?;
+    session.warm_up().map_err(cannot_load)?;
     files.insert(0, weights);
     files.push(tokenizer_file);
     // Checked and held with no await between: a load cancelled (or replaced

@@ -135,8 +135,8 @@ pub fn Figures() -> impl IntoView {
             </table>
             <p class="hint">"Memory is what the worker's allocator holds for the model once built: \
                 quantized matrices, plus tables kept in f32. Times are this browser's, for the last Run. \
-                The first run after a load also pays the browser's warm-up of the model code (GPT-2 runs \
-                first, so it pays most): Run both again for warm figures. A few tokens make a noisy tok/s."</p>
+                Each model is warmed up as it loads (a short run thrown away, counted in its load time), \
+                so a first run is as fast as the next. A few tokens make a noisy tok/s."</p>
         }
         .into_any()
     }
