@@ -14,6 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
+pub mod manager;
+
 pub fn repo_root() -> PathBuf {
     protocol::repo_root()
 }

@@ -4,10 +4,9 @@
 //! quality floors (`static/models/manifest.json`, written by `train ship`)
 //! on the fixed held-out sample, run through the task switcher as a user
 //! would; an untrained model (the random-weight test model of the same
-//! architecture) fails the same floors in the same test. With the lab
-//! GPT-2 served throttled, a user's Cancel or own model during start-up
-//! wins over the default loads.
+//! architecture) fails the same floors in the same test.
 
+use e2e::manager::{held, output_text, run_greedy, use_catalog_model};
 use e2e::{repo_root, Page};
 use protocol::manifest::{Manifest, Measured, Tally};
 use protocol::tasks::Tasks;
@@ -43,23 +42,6 @@ fn sample(manifest: &Manifest) -> Vec<Example> {
             }
         })
         .collect()
-}
-
-async fn load(page: &Page, id: &str) {
-    page.click(&format!("#catalog [data-model='{id}'] .load-model"))
-        .await;
-    page.wait_attr("#model-info", "data-name", id, 60).await;
-}
-
-/// The generated text: the streamed pieces of the last run.
-async fn output_text(page: &Page) -> String {
-    let v = page
-        .js(
-            "return [...document.querySelectorAll('#output .token')].map(t => t.textContent).join('');",
-            vec![],
-        )
-        .await;
-    v.as_str().unwrap().trim().to_string()
 }
 
 /// Exact match and word accuracy per task of the loaded model on the
@@ -98,7 +80,7 @@ async fn floors_hold_and_untrained_fails(page: &Page, lab: &str, untrained: &str
         "{lab} in the browser is below its floors on {below:?}"
     );
 
-    load(page, untrained).await;
+    use_catalog_model(page, untrained).await;
     let random = scores(page, &sample).await;
     eprintln!("{untrained} (untrained) in the browser: {random:?}");
     let floors = m.floors();
@@ -203,21 +185,6 @@ fn tasks() -> Tasks {
     Tasks::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The model of `arch` the worker holds, from its list of held models.
-async fn held(page: &Page, arch: &str) -> Option<String> {
-    page.attr(&format!("#model-switch [data-arch='{arch}']"), "data-name")
-        .await
-}
-
-/// Runs the prompt in the box greedily: the model the worker says ran it,
-/// and its answer.
-async fn run(page: &Page) -> (String, String) {
-    page.set_value("#temperature", "0").await;
-    page.generate(60).await;
-    let model = page.attr("#output", "data-model").await.unwrap_or_default();
-    (model, output_text(page).await)
-}
-
 #[tokio::test]
 async fn the_lab_gpt2_is_loaded_beside_the_t5_continues_text_and_holds_its_floors() {
     let page = Page::open().await;
@@ -269,7 +236,7 @@ async fn the_lab_gpt2_is_loaded_beside_the_t5_continues_text_and_holds_its_floor
         .unwrap()
         .render(input, None);
     assert_eq!(page.value("#prompt").await, t5_prompt);
-    let (model, t5_answer) = run(&page).await;
+    let (model, t5_answer) = run_greedy(&page).await;
     assert_eq!(model, "lab-t5");
     assert!(!t5_answer.is_empty());
 
@@ -285,7 +252,7 @@ async fn the_lab_gpt2_is_loaded_beside_the_t5_continues_text_and_holds_its_floor
         .render(input, None);
     assert_eq!(page.value("#prompt").await, gpt2_prompt);
     assert_eq!(page.value("#task-select").await, "lab_reverse");
-    let (model, gpt2_answer) = run(&page).await;
+    let (model, gpt2_answer) = run_greedy(&page).await;
     assert_eq!(model, "lab-gpt2");
     assert!(!gpt2_answer.is_empty());
     page.screenshot("lab-gpt2-beside-t5").await;
@@ -295,14 +262,14 @@ async fn the_lab_gpt2_is_loaded_beside_the_t5_continues_text_and_holds_its_floor
     page.wait_attr("#model-info", "data-name", "lab-t5", 5)
         .await;
     assert_eq!(page.value("#prompt").await, t5_prompt);
-    assert_eq!(run(&page).await, ("lab-t5".to_string(), t5_answer));
+    assert_eq!(run_greedy(&page).await, ("lab-t5".to_string(), t5_answer));
     assert_eq!(page.requests("models/lab-t5/model.gguf").len(), 1);
     assert_eq!(page.requests(gpt2_file).len(), 1);
     not_reloaded().await;
 
     // Plain continuation: the lab GPT-2 writes on from a prompt. The
     // catalog's button for a held model switches to it as well.
-    load(&page, "lab-gpt2").await;
+    use_catalog_model(&page, "lab-gpt2").await;
     not_reloaded().await;
     page.set_value("#task-select", "continue").await;
     page.set_value("#prompt", "The Congress of the United States")
@@ -319,139 +286,5 @@ async fn the_lab_gpt2_is_loaded_beside_the_t5_continues_text_and_holds_its_floor
     page.screenshot("lab-gpt2-continue").await;
     label_chart_is_the_models(&page, Arch::Gpt2).await;
     floors_hold_and_untrained_fails(&page, "lab-gpt2", "tiny-gpt2").await;
-    page.close().await;
-}
-
-/// The page's `models/` folder with a catalog whose lab GPT-2 downloads
-/// throttled (`slow/…`), so a test can act while start-up loads it beside
-/// the T5. Everything else is the built page's own files.
-fn models_with_a_slow_lab_gpt2(tag: &str) -> std::path::PathBuf {
-    let shipped = repo_root().join("dist/models");
-    let dir = std::env::temp_dir().join(format!("lab-models-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(&shipped).expect("the built page's models") {
-        let entry = entry.unwrap();
-        if entry.file_name() != "catalog.json" {
-            std::os::unix::fs::symlink(entry.path(), dir.join(entry.file_name())).unwrap();
-        }
-    }
-    let mut catalog: Value =
-        serde_json::from_str(&std::fs::read_to_string(shipped.join("catalog.json")).unwrap())
-            .unwrap();
-    let gpt2 = catalog["models"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|m| m["id"] == "lab-gpt2")
-        .expect("lab-gpt2 in the catalog");
-    gpt2["weights"] = json!("slow/models/lab-gpt2/model.gguf");
-    std::fs::write(dir.join("catalog.json"), catalog.to_string()).unwrap();
-    dir
-}
-
-const LAB_GPT2_FILE: &str = "models/lab-gpt2/model.gguf";
-
-/// Opens the page with the slow lab GPT-2 and waits until start-up, the
-/// lab T5 in the playground, is downloading it.
-async fn open_while_the_gpt2_loads(tag: &str, prompt: &str) -> Page {
-    let page =
-        Page::open_with_mounts(vec![("models/".into(), models_with_a_slow_lab_gpt2(tag))]).await;
-    page.wait_attr("#worker-status", "data-ready", "true", 60)
-        .await;
-    page.wait_attr("#model-info", "data-name", "lab-t5", 60)
-        .await;
-    page.set_value("#prompt", prompt).await;
-    page.wait_for("start-up to download the lab GPT-2", 30, || async {
-        let loaded = page
-            .attr("#load-progress[data-model='lab-gpt2']", "data-loaded")
-            .await?;
-        (loaded != "0").then_some(())
-    })
-    .await;
-    page
-}
-
-#[tokio::test]
-async fn cancelling_the_default_gpt2_download_keeps_the_t5_and_loads_no_more() {
-    let prompt = "my own words stay here";
-    let page = open_while_the_gpt2_loads("cancel", prompt).await;
-    page.cancel_download().await;
-    // The worker hung up on the file, and start-up does not try it again.
-    page.wait_for("the server to stop sending", 15, || async {
-        let before = page.requests(LAB_GPT2_FILE).into_iter().next()?;
-        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-        let after = page.requests(LAB_GPT2_FILE).into_iter().next()?;
-        (after.bytes_sent == before.bytes_sent).then_some(())
-    })
-    .await;
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    let requests = page.requests(LAB_GPT2_FILE);
-    assert_eq!(
-        requests.len(),
-        1,
-        "start-up loaded the cancelled model again"
-    );
-    assert!(!requests[0].complete);
-    assert_eq!(held(&page, "gpt2").await, None);
-    assert_eq!(held(&page, "t5").await.as_deref(), Some("lab-t5"));
-    assert_eq!(page.text("#load-progress").await, None);
-    // The T5 is still the playground's, and the user's text is where it was.
-    assert_eq!(page.value("#prompt").await, prompt);
-    let (model, _) = run(&page).await;
-    assert_eq!(model, "lab-t5");
-    page.close().await;
-}
-
-#[tokio::test]
-async fn a_model_the_user_loads_during_start_up_wins_and_the_default_gpt2_follows() {
-    let prompt = "translate this later";
-    let page = open_while_the_gpt2_loads("replace", prompt).await;
-    // A background download does not move the playground under the
-    // user's pointer: it stays put when the progress bar goes.
-    let playground_top = || async {
-        page.js(
-            "return document.querySelector('#playground').getBoundingClientRect().top;",
-            vec![],
-        )
-        .await
-        .as_f64()
-        .unwrap()
-    };
-    // The user picks another T5 while the GPT-2 downloads: its load
-    // replaces the GPT-2's, and it takes the playground.
-    load(&page, "tiny-t5").await;
-    // Start-up then loads the GPT-2 again, beside it, without taking the
-    // playground: the worker ends up holding both.
-    page.wait_for("start-up to download the lab GPT-2 again", 30, || async {
-        let loaded = page
-            .attr("#load-progress[data-model='lab-gpt2']", "data-loaded")
-            .await?;
-        (page.requests(LAB_GPT2_FILE).len() == 2 && loaded != "0").then_some(())
-    })
-    .await;
-    let top_while_loading = playground_top().await;
-    page.wait_for("the worker to hold the lab GPT-2 after all", 90, || async {
-        held(&page, "gpt2").await.filter(|n| n == "lab-gpt2")
-    })
-    .await;
-    assert_eq!(held(&page, "t5").await.as_deref(), Some("tiny-t5"));
-    assert_eq!(page.text("#load-progress").await, None);
-    assert_eq!(
-        playground_top().await,
-        top_while_loading,
-        "the playground moved when the download ended"
-    );
-    let requests = page.requests(LAB_GPT2_FILE);
-    assert_eq!(requests.len(), 2, "one replaced download, one whole");
-    assert!(!requests[0].complete);
-    assert!(requests[1].complete);
-    assert_eq!(
-        page.attr("#model-info", "data-name").await.as_deref(),
-        Some("tiny-t5")
-    );
-    assert_eq!(page.value("#prompt").await, prompt);
-    let (model, _) = run(&page).await;
-    assert_eq!(model, "tiny-t5");
     page.close().await;
 }

@@ -1,36 +1,18 @@
 //! The model manager in headless Chromium: catalog models fetched from a hub
 //! address (served here by the test's own server in the hub's layout, since
 //! the real hub cannot be reached), download progress, the Cache API on
-//! reload, clearing it, Cancel mid-download, broken and missing downloads,
-//! and local files by picker and by drag-and-drop.
+//! reload, clearing it, Cancel mid-download, broken and missing downloads
+//! (local files: `local_files.rs`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use e2e::manager::{cached_urls, fixture, greedy_gpt2_matches_the_reference, load_from_catalog};
 use e2e::{repo_root, Page, SLOW_BYTES_PER_SECOND};
-use fantoccini::Locator;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const TINY_GPT2: &str = "gpt2-tiny-vocab/llama-q8_0.gguf";
 /// The catalog's distilgpt2 file, as a hub mirror would hold it.
 const DISTILGPT2: &str = "QuantFactory/distilgpt2-GGUF/resolve/main/distilgpt2.Q8_0.gguf";
-
-fn fixture(rel: &str) -> PathBuf {
-    repo_root().join("worker/tests/fixtures").join(rel)
-}
-
-fn expected(dir: &str) -> Value {
-    let text = std::fs::read_to_string(fixture(dir).join("expected.json")).expect("expected.json");
-    serde_json::from_str(&text).expect("JSON")
-}
-
-fn ids(v: &Value) -> String {
-    v.as_array()
-        .expect("ids")
-        .iter()
-        .map(|v| v.to_string())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// A folder in the hub's `{repo}/resolve/main/{file}` layout holding the
 /// test models under catalog names: the page reaches them exactly as it
@@ -79,11 +61,6 @@ async fn set_hub(page: &Page, hub: &str) {
         .await;
 }
 
-async fn load_from_catalog(page: &Page, id: &str) {
-    page.click(&format!("#catalog [data-model='{id}'] .load-model"))
-        .await;
-}
-
 /// How many cache listings the worker has sent so far.
 async fn cache_version(page: &Page) -> u64 {
     page.attr("#model-cache", "data-version")
@@ -98,37 +75,6 @@ async fn fresh_listing(page: &Page, seen: u64) {
         (cache_version(page).await > seen).then_some(())
     })
     .await;
-}
-
-/// The cached URLs, as the worker listed them.
-async fn cached_urls(page: &Page) -> Vec<String> {
-    let v = page
-        .js(
-            "return [...document.querySelectorAll('#model-cache li')].map(l => l.dataset.url);",
-            vec![],
-        )
-        .await;
-    serde_json::from_value(v).unwrap()
-}
-
-async fn greedy_gpt2_matches_the_reference(page: &Page) {
-    let expected = expected("gpt2-tiny-vocab");
-    let greedy = &expected["greedy"][0];
-    let want = ids(&greedy["generated_ids"]);
-    page.set_value("#task-select", "").await;
-    page.set_value("#prompt", "Hello world").await;
-    page.set_value(
-        "#max-new-tokens",
-        &greedy["generated_ids"]
-            .as_array()
-            .unwrap()
-            .len()
-            .to_string(),
-    )
-    .await;
-    page.set_value("#temperature", "0").await;
-    let (got, _) = page.generate(60).await;
-    assert_eq!(got, want, "the loaded model is not the reference model");
 }
 
 #[tokio::test]
@@ -353,114 +299,5 @@ async fn broken_and_missing_downloads_get_a_message_and_are_never_cached() {
         !cached.iter().any(|u| u.contains("distilgpt2")),
         "a failed download was cached: {cached:?}"
     );
-    page.close().await;
-}
-
-fn path_str(p: &Path) -> String {
-    p.to_str().expect("utf-8 path").to_string()
-}
-
-#[tokio::test]
-async fn local_files_load_by_picker_and_by_drag_and_drop() {
-    let page = open_with_hub("local").await;
-
-    // The picker: a T5 GGUF with its config.json; the page's T5 tokenizer.
-    let t5 = expected("t5-tiny-vocab");
-    let greedy = &t5["greedy"][0];
-    page.open_drawer_for("#local-files").await;
-    let input = page
-        .client
-        .find(Locator::Css("#local-files"))
-        .await
-        .unwrap();
-    input
-        .send_keys(&format!(
-            "{}\n{}",
-            path_str(&fixture("t5-tiny-vocab/model-q8_0.gguf")),
-            path_str(&fixture("t5-tiny-vocab/config.json"))
-        ))
-        .await
-        .unwrap();
-    page.wait_attr("#model-info", "data-arch", "t5", 60).await;
-    assert!(page
-        .text("#model-info")
-        .await
-        .unwrap()
-        .contains("model-q8_0.gguf"));
-    page.set_value("#task-select", "").await;
-    page.set_value("#prompt", greedy["text"].as_str().unwrap())
-        .await;
-    page.set_value(
-        "#max-new-tokens",
-        &greedy["generated_ids"]
-            .as_array()
-            .unwrap()
-            .len()
-            .to_string(),
-    )
-    .await;
-    let (got, _) = page.generate(60).await;
-    assert_eq!(got, ids(&greedy["generated_ids"]));
-    assert_eq!(
-        page.attr("#output", "data-prompt-ids").await.unwrap(),
-        ids(&greedy["input_ids"])
-    );
-    page.screenshot("local-file-picker").await;
-
-    // Drag-and-drop of a GPT-2 GGUF (a File built from its bytes, dropped
-    // with a DataTransfer the way a file manager's drop arrives).
-    let dropped = page
-        .js(
-            "fetch(arguments[0]).then(r => r.arrayBuffer()).then(buf => {
-               const dt = new DataTransfer();
-               dt.items.add(new File([buf], 'my-gpt2.gguf'));
-               const zone = document.querySelector('#drop-zone');
-               zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
-               zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
-             });
-             return true;",
-            vec![json!(format!("fixtures/{TINY_GPT2}"))],
-        )
-        .await;
-    assert_eq!(dropped, json!(true));
-    page.wait_for("the dropped model", 60, || async {
-        page.text("#model-info")
-            .await
-            .filter(|t| t.contains("my-gpt2.gguf"))
-    })
-    .await;
-    greedy_gpt2_matches_the_reference(&page).await;
-    // Local files are the user's: loaded, never copied into the cache.
-    assert!(!cached_urls(&page)
-        .await
-        .iter()
-        .any(|u| u.starts_with("blob:")));
-
-    // A share link cannot carry a file from this disk: it says so and
-    // names no model (it once named the model loaded before the file).
-    let link = page.share_link().await;
-    assert!(!link.contains("model=") && !link.contains("blob"), "{link}");
-    let note = page.text("#share-note").await.unwrap_or_default();
-    assert!(note.contains("Local files can't be shared"), "{note}");
-
-    // Dropping something that is not a model gets a sentence.
-    page.js(
-        "const dt = new DataTransfer();
-         dt.items.add(new File(['{}'], 'notes.txt'));
-         document.querySelector('#drop-zone').dispatchEvent(
-           new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));",
-        vec![],
-    )
-    .await;
-    let message = page
-        .wait_for("a not-a-model message", 10, || async {
-            page.text("#error").await
-        })
-        .await;
-    assert!(
-        message.contains("None of those files is a model"),
-        "{message}"
-    );
-    page.screenshot("local-file-dropped").await;
     page.close().await;
 }

@@ -5,9 +5,10 @@
 //! one was chosen, never read). GPT-2: one causal sequence. T5: the encoder
 //! over the input; the decoder over [start] + answer, with cross-attention.
 
-use candle_core::{Device, Result, Tensor};
+use candle_core::{Result, Tensor};
 use protocol::attention::{AttentionKind, AttentionMap, MAX_SIDE};
 
+use crate::batch::to_tensor;
 use crate::capture::Capture;
 use crate::session::{Model, Session};
 
@@ -35,7 +36,12 @@ impl Session {
                 // their rows of the whole run's map.
                 let ids: Vec<u32> = input_ids.iter().chain(read).copied().collect();
                 let shown = &ids[..ids.len().min(MAX_SIDE)];
-                let out = m.forward(&row(shown)?, None, &mut m.new_cache(), CAPTURE)?;
+                let out = m.forward(
+                    &to_tensor(&[shown.to_vec()])?,
+                    None,
+                    &mut m.new_cache(),
+                    CAPTURE,
+                )?;
                 let pieces = self.pieces(shown);
                 let map = self.map(AttentionKind::Causal, &out.attentions, &pieces, &pieces)?;
                 Ok((vec![map], cut_note(ids.len(), "tokens")))
@@ -43,11 +49,16 @@ impl Session {
             Model::T5(m) => {
                 // The encoder is bidirectional: it reads the whole input and
                 // only the drawing is cut.
-                let encoded = m.encode(&row(input_ids)?, None, CAPTURE)?;
+                let encoded = m.encode(&to_tensor(&[input_ids.to_vec()])?, None, CAPTURE)?;
                 let start = m.config.decoder_start();
                 let dec: Vec<u32> = std::iter::once(start).chain(read.iter().copied()).collect();
                 let dec = &dec[..dec.len().min(MAX_SIDE)];
-                let out = m.decode(&row(dec)?, &encoded, &mut m.new_cache(), CAPTURE)?;
+                let out = m.decode(
+                    &to_tensor(&[dec.to_vec()])?,
+                    &encoded,
+                    &mut m.new_cache(),
+                    CAPTURE,
+                )?;
                 let inputs = self.pieces(&input_ids[..input_ids.len().min(MAX_SIDE)]);
                 let answer = self.pieces(dec);
                 let maps = vec![
@@ -114,10 +125,6 @@ impl Session {
             probs,
         })
     }
-}
-
-fn row(ids: &[u32]) -> Result<Tensor> {
-    Tensor::new(ids, &Device::Cpu)?.unsqueeze(0)
 }
 
 fn cut_note(len: usize, what: &str) -> Option<String> {

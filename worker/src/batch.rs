@@ -13,6 +13,7 @@ use web_time::Instant;
 
 use crate::capture::Capture;
 use crate::generation::LanguageModel;
+use crate::sampling::argmax;
 use crate::session::{Model, Session};
 
 const LAST: Capture = Capture {
@@ -81,7 +82,10 @@ impl Session {
             .zip(&alone)
             .enumerate()
             .map(|(r, (prompt, (alone_ids, alone_logits)))| {
-                let ids: Vec<u32> = batch_logits.iter().map(|step| argmax(&step[r])).collect();
+                let ids: Vec<u32> = batch_logits
+                    .iter()
+                    .map(|step| argmax(&step[r]) as u32)
+                    .collect();
                 let max_logit_diff = batch_logits
                     .iter()
                     .zip(alone_logits)
@@ -122,10 +126,10 @@ impl Session {
     fn greedy_alone(&self, ids: &[u32], steps: usize) -> Result<(Vec<u32>, Vec<Vec<f32>>)> {
         let mut runner = self.runner();
         let mut logits = vec![runner.prefill(ids)?];
-        let mut out = vec![argmax(&logits[0])];
+        let mut out = vec![argmax(&logits[0]) as u32];
         while out.len() < steps {
             logits.push(runner.step(out[out.len() - 1])?);
-            out.push(argmax(&logits[logits.len() - 1]));
+            out.push(argmax(&logits[logits.len() - 1]) as u32);
         }
         Ok((out, logits))
     }
@@ -144,7 +148,7 @@ fn greedy_batch(
     while logits.len() < steps {
         let chosen: Vec<Vec<u32>> = logits[logits.len() - 1]
             .iter()
-            .map(|row| vec![argmax(row)])
+            .map(|row| vec![argmax(row) as u32])
             .collect();
         logits.push(rows_of(&next(&to_tensor(&chosen)?, &ones)?)?);
     }
@@ -188,7 +192,8 @@ fn positions_of(mask: &[f32]) -> Vec<u32> {
         .collect()
 }
 
-fn to_tensor(grid: &[Vec<u32>]) -> Result<Tensor> {
+/// Equal-length rows of ids as a `[rows, length]` tensor.
+pub(crate) fn to_tensor(grid: &[Vec<u32>]) -> Result<Tensor> {
     let (b, t) = (grid.len(), grid.first().map_or(0, Vec::len));
     Tensor::from_vec(grid.concat(), (b, t), &Device::Cpu)
 }
@@ -196,16 +201,6 @@ fn to_tensor(grid: &[Vec<u32>]) -> Result<Tensor> {
 /// `[b, 1, vocab]` logits as one vector per row.
 fn rows_of(logits: &Tensor) -> Result<Vec<Vec<f32>>> {
     logits.squeeze(1)?.to_vec2::<f32>()
-}
-
-fn argmax(logits: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, v) in logits.iter().enumerate() {
-        if *v > logits[best] {
-            best = i;
-        }
-    }
-    best as u32
 }
 
 fn until_end(ids: &[u32], eos: Option<u32>) -> Vec<u32> {

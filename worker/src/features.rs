@@ -7,9 +7,9 @@
 //! stack; T5 gives its encoder's layers, then the decoder's state at its
 //! first step (what the decoder knows before it writes anything).
 
-use candle_core::{Device, Result, Tensor};
+use candle_core::Result;
 
-use crate::batch::pad_rows;
+use crate::batch::{pad_rows, to_tensor};
 use crate::capture::Capture;
 use crate::session::Model;
 use protocol::batch::Padding;
@@ -144,9 +144,4 @@ fn layer_names(count: usize, stack: &str) -> Vec<String> {
             i => format!("{stack}block {i}"),
         })
         .collect()
-}
-
-fn to_tensor(grid: &[Vec<u32>]) -> Result<Tensor> {
-    let (b, t) = (grid.len(), grid[0].len());
-    Tensor::from_vec(grid.concat(), (b, t), &Device::Cpu)
 }

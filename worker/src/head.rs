@@ -3,7 +3,7 @@
 //! full-batch Adam on standardized features, seeded. Small enough to train
 //! on a few hundred examples in about a second in the Web Worker.
 
-use crate::sampling::Rng;
+use crate::sampling::{argmax, softmax, Rng};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeadSettings {
@@ -82,7 +82,7 @@ impl Head {
             Some(layer) => relu(layer.forward(&x)),
             None => x,
         };
-        softmax(&self.out.forward(&h))
+        softmax(&self.out.forward(&h), 1.0)
     }
 
     pub fn predict(&self, features: &[f32]) -> usize {
@@ -149,7 +149,7 @@ fn gradients(head: &Head, xs: &[Vec<f32>], y: &[usize], l2: f32) -> Vec<Vec<f32>
             }
             None => (x.clone(), None),
         };
-        let mut delta = softmax(&head.out.forward(&h));
+        let mut delta = softmax(&head.out.forward(&h), 1.0);
         delta[label] -= 1.0;
         let width = head.out.inputs;
         for (o, d) in delta.iter().enumerate() {
@@ -231,15 +231,4 @@ impl Adam {
 fn relu(mut v: Vec<f32>) -> Vec<f32> {
     v.iter_mut().for_each(|x| *x = x.max(0.0));
     v
-}
-
-fn softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
-    let sum: f32 = exp.iter().sum();
-    exp.iter().map(|e| e / sum).collect()
-}
-
-fn argmax(v: &[f32]) -> usize {
-    (0..v.len()).fold(0, |best, i| if v[i] > v[best] { i } else { best })
 }

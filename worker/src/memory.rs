@@ -60,12 +60,14 @@ mod tests {
 
     #[test]
     fn a_held_buffer_counts_until_it_is_dropped() {
-        // Other test threads allocate too: a large buffer stands out.
+        // Other test threads allocate and free meanwhile: a 64 MB buffer
+        // stands out of their noise by half its size at least.
         let before = live_bytes();
-        let buffer = vec![1u8; 64 << 20];
+        let buffer = std::hint::black_box(vec![1u8; 64 << 20]);
         let during = live_bytes();
-        assert!(during >= before + (60 << 20), "{before} -> {during}");
+        assert!(during >= before + (32 << 20), "{before} -> {during}");
         drop(buffer);
-        assert!(live_bytes() < during - (60 << 20));
+        let after = live_bytes();
+        assert!(after + (32 << 20) <= during, "{during} -> {after}");
     }
 }

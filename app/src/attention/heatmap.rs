@@ -3,10 +3,9 @@
 //! the pointer (and a test) can read what is drawn.
 
 use leptos::prelude::*;
-use protocol::attention::AttentionMap;
 use wasm_bindgen::JsCast;
 
-use super::state::AttentionState;
+use super::state::{AttentionState, Drawn};
 
 /// Room for the grid; cells shrink with longer inputs, down to 3 px.
 const GRID_PX: f64 = 560.0;
@@ -15,14 +14,21 @@ const LABEL_MIN_CELL: f64 = 11.0;
 const LABEL_PX: f64 = 110.0;
 
 #[component]
-pub fn Heatmap(map: AttentionMap, layer: usize, head: Option<usize>) -> impl IntoView {
+pub fn Heatmap(drawn: Drawn) -> impl IntoView {
     let attention = expect_context::<AttentionState>();
-    let (nq, nk) = (map.queries.len(), map.keys.len());
+    let Drawn {
+        kind,
+        queries,
+        keys,
+        grid,
+        layer,
+        head,
+    } = drawn;
+    let (nq, nk) = (queries.len(), keys.len());
     let cell = (GRID_PX / nq.max(nk) as f64).clamp(3.0, 28.0);
     let labels = cell >= LABEL_MIN_CELL;
     let margin = if labels { LABEL_PX } else { 0.0 };
     let (width, height) = (margin + cell * nk as f64, margin + cell * nq as f64);
-    let grid = map.grid(layer.min(map.layers.saturating_sub(1)), head);
     let cells = grid
         .iter()
         .enumerate()
@@ -37,12 +43,12 @@ pub fn Heatmap(map: AttentionMap, layer: usize, head: Option<usize>) -> impl Int
         .collect_view();
     let text = |s: &str| s.replace('\n', "↵");
     let row_labels = labels.then(|| {
-        map.queries.iter().enumerate().map(|(q, t)| view! {
+        queries.iter().enumerate().map(|(q, t)| view! {
             <text x=margin - 4.0 y=margin + cell * (q as f64 + 0.7) text-anchor="end" class="tick">{text(t)}</text>
         }).collect_view()
     });
     let column_labels = labels.then(|| {
-        map.keys.iter().enumerate().map(|(k, t)| {
+        keys.iter().enumerate().map(|(k, t)| {
             let x = margin + cell * (k as f64 + 0.7);
             view! {
                 <text x=x y=margin - 4.0 transform=format!("rotate(-60 {x} {})", margin - 4.0) class="tick">{text(t)}</text>
@@ -69,7 +75,7 @@ pub fn Heatmap(map: AttentionMap, layer: usize, head: Option<usize>) -> impl Int
     };
     let head_name = head.map(|h| h.to_string()).unwrap_or_else(|| "mean".into());
     view! {
-        <svg id="attention-map" class="heatmap" data-kind=map.kind.as_str() data-layer=layer.to_string()
+        <svg id="attention-map" class="heatmap" data-kind=kind.as_str() data-layer=layer.to_string()
             data-head=head_name data-queries=nq.to_string() data-keys=nk.to_string()
             width=width height=height viewBox=format!("0 0 {width} {height}")
             on:mouseover=over on:mouseleave=move |_| attention.hover.set(None)>

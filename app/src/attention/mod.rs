@@ -16,20 +16,18 @@ use state::AttentionState;
 pub fn AttentionMaps() -> impl IntoView {
     let attention = expect_context::<AttentionState>();
     move || {
-        let shown = attention.shown.get()?;
-        let kinds: Vec<AttentionKind> = shown.maps.iter().map(|m| m.kind).collect();
-        let current = move || {
-            attention.shown.with(|s| {
-                s.as_ref()
-                    .and_then(|s| s.maps.get(attention.kind.get()).cloned())
+        // Once per answer: the maps themselves are read in place below.
+        let (request, arch, model, note, kinds) = attention.shown.with(|s| {
+            s.as_ref().map(|s| {
+                let kinds: Vec<AttentionKind> = s.maps.iter().map(|m| m.kind).collect();
+                (s.request, s.arch, s.model.clone(), s.note.clone(), kinds)
             })
-        };
-        let (layers, heads) = current().map(|m| (m.layers, m.heads)).unwrap_or((0, 0));
+        })?;
         Some(view! {
-            <div id="attention" class="attention" data-request=shown.request.to_string()
-                data-arch=shown.arch.as_str()>
-                <h3>{format!("Attention of {}", shown.model)}</h3>
-                {shown.note.map(|n| view! { <p class="notice" id="attention-note">{n}</p> })}
+            <div id="attention" class="attention" data-request=request.to_string()
+                data-arch=arch.as_str()>
+                <h3>{format!("Attention of {model}")}</h3>
+                {note.map(|n| view! { <p class="notice" id="attention-note">{n}</p> })}
                 <div class="row" role="group" aria-label="Which attention">
                     {kinds.into_iter().enumerate().map(|(i, kind)| view! {
                         <button class="secondary" data-kind=kind.as_str()
@@ -45,7 +43,7 @@ pub fn AttentionMaps() -> impl IntoView {
                         <select id="attention-layer" on:change=move |ev| {
                             attention.layer.set(event_target_value(&ev).parse().unwrap_or(0))
                         }>
-                            {(0..layers).map(|l| view! {
+                            {move || (0..attention.shape().0).map(|l| view! {
                                 <option value=l.to_string() selected=move || attention.layer.get() == l>{l + 1}</option>
                             }).collect_view()}
                         </select>
@@ -55,7 +53,7 @@ pub fn AttentionMaps() -> impl IntoView {
                             attention.head.set(event_target_value(&ev).parse().ok())
                         }>
                             <option value="mean" selected=move || attention.head.get().is_none()>"mean of all heads"</option>
-                            {(0..heads).map(|h| view! {
+                            {move || (0..attention.shape().1).map(|h| view! {
                                 <option value=h.to_string() selected=move || attention.head.get() == Some(h)>{h + 1}</option>
                             }).collect_view()}
                         </select>
@@ -63,10 +61,10 @@ pub fn AttentionMaps() -> impl IntoView {
                     <HoverValue/>
                 </div>
                 <div class="attention-body">
-                    {move || current().map(|map| view! {
-                        <Heatmap map=map layer=attention.layer.get() head=attention.head.get()/>
+                    {move || attention.drawn().map(|drawn| {
+                        let kind = drawn.kind;
+                        view! { <Heatmap drawn=drawn/><MaskDiagram kind=kind/> }
                     })}
-                    {move || current().map(|m| view! { <MaskDiagram kind=m.kind/> })}
                 </div>
             </div>
         })

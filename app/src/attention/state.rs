@@ -2,7 +2,7 @@
 //! tokens, and the layer, head and kind the user picked.
 
 use leptos::prelude::*;
-use protocol::attention::AttentionMap;
+use protocol::attention::{AttentionKind, AttentionMap};
 use protocol::{Arch, Event, HeldModel, ModelRef, Request, RequestId};
 
 use crate::worker_link::{self, Link};
@@ -15,6 +15,18 @@ pub struct Shown {
     pub model: String,
     pub maps: Vec<AttentionMap>,
     pub note: Option<String>,
+}
+
+/// What the heatmap draws now: the picked map's labels and one grid.
+#[derive(Clone, Debug)]
+pub struct Drawn {
+    pub kind: AttentionKind,
+    pub queries: Vec<String>,
+    pub keys: Vec<String>,
+    /// `[query][key]` row by row: one head, or the mean of the layer's heads.
+    pub grid: Vec<f32>,
+    pub layer: usize,
+    pub head: Option<usize>,
 }
 
 #[derive(Clone, Copy)]
@@ -67,6 +79,34 @@ impl AttentionState {
         if !sent {
             self.waiting.set(false);
         }
+    }
+
+    /// The picked kind, layer and head, read from the maps in place: only
+    /// the one grid drawn is copied out (tracked).
+    pub fn drawn(self) -> Option<Drawn> {
+        let (kind, layer, head) = (self.kind.get(), self.layer.get(), self.head.get());
+        self.shown.with(|s| {
+            let map = s.as_ref()?.maps.get(kind)?;
+            let layer = layer.min(map.layers.saturating_sub(1));
+            Some(Drawn {
+                kind: map.kind,
+                queries: map.queries.clone(),
+                keys: map.keys.clone(),
+                grid: map.grid(layer, head),
+                layer,
+                head,
+            })
+        })
+    }
+
+    /// Layers and heads of the picked kind of map (tracked).
+    pub fn shape(self) -> (usize, usize) {
+        let kind = self.kind.get();
+        self.shown.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.maps.get(kind))
+                .map_or((0, 0), |m| (m.layers, m.heads))
+        })
     }
 
     pub fn on_event(self, event: &Event) {
