@@ -11,6 +11,8 @@ pub mod arch;
 pub mod attention;
 pub mod batch;
 pub mod catalog;
+pub mod classify;
+pub mod examples;
 pub mod manifest;
 pub mod tasks;
 
@@ -78,6 +80,50 @@ pub enum Request {
         model: ModelRef,
         prompts: Vec<String>,
         max_new_tokens: usize,
+    },
+    /// Every layer's pooled hidden states of `texts` from the held model
+    /// `model`, made in small batches with [`Event::FeaturesProgress`] and
+    /// kept by the worker (one set at a time) for the trainings and sweeps
+    /// that name this id. Cancel stops it between batches.
+    Features {
+        id: RequestId,
+        model: ModelRef,
+        texts: Vec<String>,
+    },
+    /// Trains a head on the features `features` at one layer and pooling
+    /// ([`Event::HeadTrained`]).
+    TrainHead {
+        id: RequestId,
+        features: RequestId,
+        layer: usize,
+        pooling: classify::Pooling,
+        set: classify::LabelledSet,
+        settings: classify::HeadSettings,
+    },
+    /// A head at every layer × pooling of the features `features`, a
+    /// [`Event::SweepCell`] each, then the baselines ([`Event::SweepDone`]).
+    /// Cancel stops it between cells.
+    Sweep {
+        id: RequestId,
+        features: RequestId,
+        set: classify::LabelledSet,
+        settings: classify::HeadSettings,
+    },
+    /// The class probabilities `head` gives `text` on the held model `model`
+    /// ([`Event::Prediction`]); a head trained on another model is refused.
+    Predict {
+        id: RequestId,
+        model: ModelRef,
+        head: Box<classify::HeadFile>,
+        text: String,
+    },
+    /// The model's own answer as text: each label word's share, for each
+    /// prompt ([`Event::LabelAnswers`]).
+    LabelAnswers {
+        id: RequestId,
+        model: ModelRef,
+        prompts: Vec<String>,
+        labels: Vec<String>,
     },
     /// Lists the model files kept in the browser's cache ([`Event::Cache`]).
     ListCache { id: RequestId },
@@ -240,6 +286,46 @@ pub enum Event {
     Batch {
         id: RequestId,
         result: batch::BatchResult,
+    },
+    /// Rows of [`Request::Features`] done so far.
+    FeaturesProgress {
+        id: RequestId,
+        done: usize,
+        total: usize,
+    },
+    /// The features are made and held by the worker.
+    Features {
+        summary: classify::FeatureSummary,
+    },
+    HeadTrained {
+        id: RequestId,
+        head: Box<classify::HeadFile>,
+        report: classify::HeadReport,
+    },
+    /// One cell of a sweep; `done` of `total` cells so far.
+    SweepCell {
+        id: RequestId,
+        cell: classify::SweepCell,
+        done: usize,
+        total: usize,
+    },
+    SweepDone {
+        id: RequestId,
+        baselines: classify::Baselines,
+        ms: f64,
+    },
+    Prediction {
+        id: RequestId,
+        probabilities: Vec<f32>,
+    },
+    /// Per prompt, each label's share among the labels (they sum to 1).
+    LabelAnswers {
+        id: RequestId,
+        shares: Vec<Vec<f32>>,
+    },
+    /// The features or sweep `id` stopped at the page's Cancel.
+    Cancelled {
+        id: RequestId,
     },
     /// A failure, in words a person can act on.
     Error {

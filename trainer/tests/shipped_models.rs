@@ -239,3 +239,61 @@ fn lab_label_words_are_the_trained_answers_and_the_chart_classifies() {
         assert!(untrained < floor, "{}: untrained {untrained}", model.id);
     }
 }
+
+/// The classification head's quality floor: on the spam preset, a head on
+/// each shipped model's last layer (pooled the way its family suits: the
+/// last token for causal GPT-2, the mean for T5's encoder) beats the
+/// majority class clearly; on the same model untrained, the same head does
+/// worse.
+#[test]
+fn a_head_on_the_shipped_models_classifies_spam_and_on_untrained_ones_worse() {
+    use protocol::classify::{HeadSettings, Pooling};
+    use worker::classify::{encode_rows, features, train_at};
+
+    let text = std::fs::read_to_string(repo_file("static/presets/spam.jsonl")).unwrap();
+    let examples = protocol::examples::parse(&text, "spam.jsonl").unwrap();
+    let settings = HeadSettings::default();
+    for model in &manifest().models {
+        let session = load_session(&shipped(model), &tokenizer_json(model.arch)).unwrap();
+        let pooling = match session.info.arch {
+            Arch::Gpt2 => Pooling::Last,
+            Arch::T5 => Pooling::Mean,
+        };
+        let set = protocol::examples::split(&examples, 0.25, 42).unwrap();
+        let texts: Vec<String> = examples.iter().map(|e| e.text.clone()).collect();
+        let at_top = |session: &Session| {
+            let (ids, _, _) = encode_rows(session, &texts).unwrap();
+            let features = features(session, &ids).unwrap();
+            // The encoder's last layer for T5 (the decoder's state follows it).
+            let top = match session.info.arch {
+                Arch::Gpt2 => features.layers.len() - 1,
+                Arch::T5 => session.info.encoder_layers,
+            };
+            let (_, report) = train_at(&features, top, pooling, &set, &settings).unwrap();
+            assert_eq!(
+                report.confusion.iter().flatten().sum::<u32>() as usize,
+                set.test.len()
+            );
+            report.test_accuracy
+        };
+        let spam = set.classes.iter().position(|c| c == "spam").unwrap();
+        let share = |c| set.test.iter().filter(|&&r| set.labels[r] == c).count() as f32;
+        let majority = share(spam).max(share(1 - spam)) / set.test.len() as f32;
+        let trained = at_top(&session);
+        let untrained = at_top(&untrained(model));
+        eprintln!(
+            "{}: trained {trained:.3}, untrained {untrained:.3}, majority {majority:.3}",
+            model.id
+        );
+        assert!(
+            trained >= majority + 0.25,
+            "{}: {trained} vs majority {majority}",
+            model.id
+        );
+        assert!(
+            untrained < trained - 0.05,
+            "{}: untrained {untrained} vs {trained}",
+            model.id
+        );
+    }
+}

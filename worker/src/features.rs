@@ -13,28 +13,13 @@ use crate::batch::{pad_rows, to_tensor};
 use crate::capture::Capture;
 use crate::session::Model;
 use protocol::batch::Padding;
+pub use protocol::classify::Pooling;
 
 const HIDDEN: Capture = Capture {
     hidden_states: true,
     attentions: false,
     last_logits_only: true,
 };
-
-/// How one layer's token states become one vector.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pooling {
-    /// The mean over the real tokens (padding left out).
-    Mean,
-    /// The first real token.
-    First,
-    /// The last real token: in a causal stack, the only one that has seen
-    /// the whole input.
-    Last,
-}
-
-impl Pooling {
-    pub const ALL: [Pooling; 3] = [Pooling::Mean, Pooling::First, Pooling::Last];
-}
 
 /// Pooled features of several inputs at every layer.
 pub struct Features {
@@ -52,9 +37,15 @@ impl Features {
     }
 
     pub fn get(&self, row: usize, layer: usize, pooling: Pooling) -> &[f32] {
-        let p = Pooling::ALL.iter().position(|&x| x == pooling).unwrap_or(0);
-        let at = ((row * self.layers.len() + layer) * Pooling::ALL.len() + p) * self.dim;
+        let at =
+            ((row * self.layers.len() + layer) * Pooling::ALL.len() + pooling.index()) * self.dim;
         &self.values[at..at + self.dim]
+    }
+
+    /// Adds the rows of `more` (the next batch of the same model) after these.
+    pub fn extend(&mut self, more: Features) {
+        self.values.extend(more.values);
+        self.rows += more.rows;
     }
 }
 

@@ -4,30 +4,8 @@
 //! on a few hundred examples in about a second in the Web Worker.
 
 use crate::sampling::{argmax, softmax, Rng};
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct HeadSettings {
-    /// Units of one hidden ReLU layer; `None` is a linear (softmax) head.
-    pub hidden: Option<usize>,
-    /// The L2 penalty, `l2 / 2 · Σ w²` over the weights (not the biases),
-    /// added to the mean cross-entropy.
-    pub l2: f32,
-    pub steps: usize,
-    pub learning_rate: f32,
-    pub seed: u64,
-}
-
-impl Default for HeadSettings {
-    fn default() -> Self {
-        Self {
-            hidden: None,
-            l2: 1e-2,
-            steps: 500,
-            learning_rate: 0.05,
-            seed: 42,
-        }
-    }
-}
+use protocol::classify::HeadFile;
+pub use protocol::classify::HeadSettings;
 
 /// One dense layer, `out × in` row-major.
 #[derive(Clone, Debug)]
@@ -95,6 +73,49 @@ impl Head {
             .zip(&self.scale)
             .map(|((v, m), s)| (v - m) / s)
             .collect()
+    }
+}
+
+impl Head {
+    /// The head's weights in `file`'s form (the rest of `file` is the
+    /// caller's: what model, layer and pooling they were trained on).
+    pub fn to_file(&self, file: &mut HeadFile) {
+        file.dim = self.mean.len();
+        file.mean = self.mean.clone();
+        file.scale = self.scale.clone();
+        file.hidden = self.hidden.as_ref().map(Dense::to_file);
+        file.out = self.out.to_file();
+    }
+
+    /// The head an exported file holds ([`HeadFile::from_json`] checked
+    /// that its shapes fit together).
+    pub fn from_file(file: &HeadFile) -> Head {
+        Head {
+            mean: file.mean.clone(),
+            scale: file.scale.clone(),
+            hidden: file.hidden.as_ref().map(Dense::from_file),
+            out: Dense::from_file(&file.out),
+        }
+    }
+}
+
+impl Dense {
+    fn to_file(&self) -> protocol::classify::Dense {
+        protocol::classify::Dense {
+            inputs: self.inputs,
+            outputs: self.outputs,
+            w: self.w.clone(),
+            b: self.b.clone(),
+        }
+    }
+
+    fn from_file(d: &protocol::classify::Dense) -> Dense {
+        Dense {
+            w: d.w.clone(),
+            b: d.b.clone(),
+            inputs: d.inputs,
+            outputs: d.outputs,
+        }
     }
 }
 

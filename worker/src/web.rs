@@ -21,6 +21,7 @@ use crate::session::{load_model, tokenizer_from_bytes, Session};
 use download::{fetch_bytes, fetch_file, LoadFailure};
 
 mod cache;
+mod classify;
 mod download;
 
 /// A loaded model and what the page is told about it.
@@ -35,6 +36,7 @@ struct State {
     held: Vec<Held>,
     tokenizers: HashMap<String, Rc<Tokenizer>>,
     cancelled: HashSet<RequestId>,
+    features: Option<classify::HeldFeatures>,
 }
 
 thread_local! {
@@ -155,6 +157,50 @@ fn handle(request: Request) {
             let result = session.mixed_batch(&prompts, max_new_tokens.min(64))?;
             Ok(Event::Batch { id, result })
         }),
+        Request::Features { id, model, texts } => spawn_local(async move {
+            let outcome = classify::features(id, model, texts).await;
+            STATE.with(|s| s.borrow_mut().cancelled.remove(&id));
+            report_failure(id, outcome);
+        }),
+        Request::TrainHead {
+            id,
+            features,
+            layer,
+            pooling,
+            set,
+            settings,
+        } => report_failure(
+            id,
+            classify::train_head(id, features, layer, pooling, set, settings),
+        ),
+        Request::Sweep {
+            id,
+            features,
+            set,
+            settings,
+        } => spawn_local(async move {
+            let outcome = classify::sweep(id, features, set, settings).await;
+            STATE.with(|s| s.borrow_mut().cancelled.remove(&id));
+            report_failure(id, outcome);
+        }),
+        Request::Predict {
+            id,
+            model,
+            head,
+            text,
+        } => answer(id, model, |session| {
+            let probabilities = crate::classify::predict(session, &head, &text)?;
+            Ok(Event::Prediction { id, probabilities })
+        }),
+        Request::LabelAnswers {
+            id,
+            model,
+            prompts,
+            labels,
+        } => answer(id, model, |session| {
+            let shares = crate::classify::label_answers(session, &prompts, &labels)?;
+            Ok(Event::LabelAnswers { id, shares })
+        }),
         Request::Generate {
             id,
             model,
@@ -168,6 +214,16 @@ fn handle(request: Request) {
                 });
             }
         }),
+    }
+}
+
+/// Tells the page of a request's failure, as a sentence.
+fn report_failure(id: RequestId, outcome: Result<(), String>) {
+    if let Err(message) = outcome {
+        post(&Event::Error {
+            id: Some(id),
+            message,
+        });
     }
 }
 

@@ -5,6 +5,7 @@
 //!   lab inspect FILE [--config config.json]
 //!   lab generate --model FILE --prompt TEXT [--prefix TEXT] [--json] ...
 //!   lab classify --model FILE --task ID --prompt TEXT [--second TEXT] ...
+//!   lab sweep --model FILE --examples static/presets/spam.jsonl ...
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -29,6 +30,7 @@ mod cli {
     use anyhow::{Context, Result};
     use candle_core::quantized::GgmlDType;
     use clap::{Args, Parser, Subcommand};
+    use protocol::classify::HeadSettings;
     use protocol::tasks::Tasks;
     use protocol::{Arch, GenerationSettings};
     use worker::generation::Generation;
@@ -57,6 +59,26 @@ mod cli {
         Generate(GenerateArgs),
         /// Prints the label words' probabilities for a classification task.
         Classify(ClassifyArgs),
+        /// Trains a classification head at every layer × pooling on labelled
+        /// examples and prints each one's held-out accuracy.
+        Sweep(SweepArgs),
+    }
+
+    #[derive(Args)]
+    struct SweepArgs {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Labelled examples: JSONL or `label,text` CSV (e.g. static/presets/spam.jsonl).
+        #[arg(long, value_name = "FILE")]
+        examples: PathBuf,
+        #[arg(long, value_name = "F", default_value_t = 0.25)]
+        test_fraction: f64,
+        /// Seeds the split and the heads.
+        #[arg(long, value_name = "S", default_value_t = 42)]
+        seed: u64,
+        /// Units of one hidden layer in the head (none: a linear head).
+        #[arg(long, value_name = "N")]
+        hidden: Option<usize>,
     }
 
     /// The model files of `generate` and `classify`.
@@ -146,6 +168,7 @@ mod cli {
             Command::Inspect { file, config } => inspect(&file, config.as_deref()),
             Command::Generate(args) => generate(&args),
             Command::Classify(args) => classify(&args),
+            Command::Sweep(args) => sweep(&args),
         }
     }
 
@@ -241,6 +264,28 @@ mod cli {
                 p.prob
             );
         }
+        Ok(())
+    }
+
+    fn sweep(args: &SweepArgs) -> Result<()> {
+        let text = std::fs::read_to_string(&args.examples)
+            .with_context(|| format!("cannot read {}", args.examples.display()))?;
+        let name = args.examples.display().to_string();
+        let examples = protocol::examples::parse(&text, &name).map_err(anyhow::Error::msg)?;
+        let session = open_session(&args.model, None)?;
+        let settings = HeadSettings {
+            hidden: args.hidden,
+            seed: args.seed,
+            ..HeadSettings::default()
+        };
+        let report = worker::classify::sweep_examples(
+            &session,
+            &examples,
+            args.test_fraction,
+            args.seed,
+            &settings,
+        )?;
+        println!("{}: {name}\n\n{}", report.model, report.table());
         Ok(())
     }
 
