@@ -4,6 +4,7 @@ use leptos_router::components::Router;
 
 use crate::attention::state::AttentionState;
 use crate::batch::state::BatchState;
+use crate::classify::state::ClassifyState;
 use crate::compare::state::CompareState;
 use crate::drawer::{ModelDrawer, ModelsButton};
 use crate::models::Models;
@@ -26,6 +27,8 @@ pub fn App() -> impl IntoView {
     let attention = AttentionState::new(link);
     let batch = BatchState::new(link, models.held, playground.tasks);
     provide_context(batch);
+    let classify = ClassifyState::new(link, models.held, playground.tasks);
+    provide_context(classify);
     let prefs = Prefs::new();
     provide_context(attention);
     provide_context(link);
@@ -38,6 +41,8 @@ pub fn App() -> impl IntoView {
     let autoload = persist::restore(models, compare, prefs);
     models.autoload.set(autoload);
     persist::keep_saved(models, compare, prefs);
+    let linked_examples = classify.restore();
+    classify.keep_saved();
     prefs.apply_to_page();
     link.connect(
         move |event| {
@@ -47,6 +52,7 @@ pub fn App() -> impl IntoView {
             compare.on_event(&event);
             attention.on_event(&event);
             batch.on_event(&event);
+            classify.on_event(&event);
         },
         move || {
             models.worker_died();
@@ -54,10 +60,12 @@ pub fn App() -> impl IntoView {
             compare.worker_died();
             attention.worker_died();
             batch.worker_died();
+            classify.worker_died();
         },
     );
     playground.load_tasks();
     models.load_catalog();
+    classify.load_presets(linked_examples);
     // Esc stops a run wherever the focus is, as the hints say; with nothing
     // running it closes the model drawer.
     let esc = window_event_listener(leptos::ev::keydown, move |ev| {
@@ -68,6 +76,8 @@ pub fn App() -> impl IntoView {
             playground.stop();
         } else if compare.running() {
             compare.stop();
+        } else if classify.busy() {
+            classify.cancel();
         } else {
             models.drawer_open.set(false);
         }
@@ -117,12 +127,13 @@ fn ErrorBanner() -> impl IntoView {
 fn Toolbar() -> impl IntoView {
     let models = expect_context::<Models>();
     let compare = expect_context::<CompareState>();
+    let classify = expect_context::<ClassifyState>();
     let prefs = expect_context::<Prefs>();
     let view = current_view();
     let (link, set_link) = signal(String::new());
     let (note, set_note) = signal(None::<String>);
     let share = move |_| {
-        let shared = persist::share_url(models, compare, view.get_untracked());
+        let shared = persist::share_url(models, compare, classify, view.get_untracked());
         set_link.set(shared.url);
         set_note.set(shared.note);
     };

@@ -3,6 +3,7 @@
 mod app;
 mod attention;
 mod batch;
+mod classify;
 mod compare;
 mod download;
 mod drawer;

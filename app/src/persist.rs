@@ -6,6 +6,7 @@ use protocol::GenerationSettings;
 use serde::{Deserialize, Serialize};
 use web_sys::UrlSearchParams;
 
+use crate::classify::state::ClassifyState;
 use crate::compare::state::CompareState;
 use crate::models::Models;
 use crate::prefs::Prefs;
@@ -119,7 +120,12 @@ pub struct Shared {
 /// A link that opens this page in `view` with the current set-up. A model
 /// from a local file has no address another browser can open: the link
 /// leaves it out (and says so), opening with the page's default models.
-pub fn share_url(models: Models, compare: CompareState, view: View) -> Shared {
+pub fn share_url(
+    models: Models,
+    compare: CompareState,
+    classify: ClassifyState,
+    view: View,
+) -> Shared {
     let play = models.playground;
     let s = play.settings.get_untracked();
     let local = play
@@ -171,6 +177,7 @@ pub fn share_url(models: Models, compare: CompareState, view: View) -> Shared {
     ] {
         params.append(key, &value);
     }
+    classify.share_params(&params);
     // A class's mirror travels with the link; the public hub is the default.
     let hub = models.hub.get_untracked();
     if !hub.trim().is_empty() {

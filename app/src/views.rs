@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::classify::Classify;
 use crate::compare::Compare;
 use crate::playground::Playground;
 use crate::tokenizer_panel::TokenizerPanel;
@@ -14,16 +15,18 @@ use crate::tokenizer_panel::TokenizerPanel;
 pub enum View {
     Playground,
     Compare,
+    Classify,
 }
 
 impl View {
-    pub const ALL: [View; 2] = [View::Playground, View::Compare];
+    pub const ALL: [View; 3] = [View::Playground, View::Compare, View::Classify];
 
     /// The name in the URL (`?view=compare`).
     pub fn as_str(self) -> &'static str {
         match self {
             View::Playground => "playground",
             View::Compare => "compare",
+            View::Classify => "classify",
         }
     }
 
@@ -31,6 +34,7 @@ impl View {
         match self {
             View::Playground => "Playground",
             View::Compare => "Compare T5 and GPT-2",
+            View::Classify => "Classification head",
         }
     }
 
@@ -109,6 +113,12 @@ pub fn CurrentView() -> impl IntoView {
         View::Compare => view! {
             <div role="tabpanel" id="view-compare" aria-labelledby="tab-compare">
                 <Compare/>
+            </div>
+        }
+        .into_any(),
+        View::Classify => view! {
+            <div role="tabpanel" id="view-classify" aria-labelledby="tab-classify">
+                <Classify/>
             </div>
         }
         .into_any(),

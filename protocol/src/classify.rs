@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Arch, RequestId};
+use crate::{Arch, ModelInfo, RequestId};
 
 /// How one layer's token states become one vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -201,4 +201,42 @@ pub struct FeatureSummary {
     pub cut: usize,
     pub max_tokens: usize,
     pub ms: f64,
+}
+
+/// "embeddings", "block 1" … "block N (after the final norm)": the hidden
+/// states of a stack with `count - 1` blocks, as Hugging Face numbers them.
+pub fn stack_layer_names(count: usize, stack: &str) -> Vec<String> {
+    (0..count)
+        .map(|i| match i {
+            0 => format!("{stack}embeddings"),
+            i if i == count - 1 => format!("{stack}block {i} (after the final norm)"),
+            i => format!("{stack}block {i}"),
+        })
+        .collect()
+}
+
+/// Every layer a head can read on a model, named as the worker names its
+/// features: GPT-2's one stack; T5's encoder, then the decoder's state at
+/// its first step.
+pub fn layer_names(info: &ModelInfo) -> Vec<String> {
+    match info.arch {
+        Arch::Gpt2 => stack_layer_names(info.layers + 1, ""),
+        Arch::T5 => {
+            let mut names = stack_layer_names(info.encoder_layers + 1, "encoder ");
+            names.push(DECODER_FIRST_STEP.to_string());
+            names
+        }
+    }
+}
+
+pub const DECODER_FIRST_STEP: &str = "decoder, first step";
+
+/// Where a head suits each family best by design: GPT-2's last layer read
+/// at its last token (the only one that has seen the whole input), T5's
+/// encoder output averaged over the tokens (every one has seen them all).
+pub fn suited(info: &ModelInfo) -> (usize, Pooling) {
+    match info.arch {
+        Arch::Gpt2 => (info.layers, Pooling::Last),
+        Arch::T5 => (info.encoder_layers, Pooling::Mean),
+    }
 }

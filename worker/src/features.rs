@@ -14,6 +14,7 @@ use crate::capture::Capture;
 use crate::session::Model;
 use protocol::batch::Padding;
 pub use protocol::classify::Pooling;
+use protocol::classify::{stack_layer_names, DECODER_FIRST_STEP};
 
 const HIDDEN: Capture = Capture {
     hidden_states: true,
@@ -60,7 +61,7 @@ pub fn pooled_features(model: &Model, rows: &[Vec<u32>]) -> Result<Features> {
             let (grid, mask) = pad_rows(rows, 0, Padding::Left);
             let out = m.forward(&to_tensor(&grid)?, Some(&mask), &mut m.new_cache(), HIDDEN)?;
             (
-                layer_names(out.hidden_states.len(), ""),
+                stack_layer_names(out.hidden_states.len(), ""),
                 out.hidden_states,
                 mask,
             )
@@ -70,8 +71,8 @@ pub fn pooled_features(model: &Model, rows: &[Vec<u32>]) -> Result<Features> {
             let encoded = m.encode(&to_tensor(&grid)?, Some(&mask), HIDDEN)?;
             let start = vec![vec![m.config.decoder_start()]; rows.len()];
             let decoded = m.decode(&to_tensor(&start)?, &encoded, &mut m.new_cache(), HIDDEN)?;
-            let mut names = layer_names(encoded.hidden_states.len(), "encoder ");
-            names.push("decoder, first step".to_string());
+            let mut names = stack_layer_names(encoded.hidden_states.len(), "encoder ");
+            names.push(DECODER_FIRST_STEP.to_string());
             let mut states = encoded.hidden_states;
             // One position, padded out to the encoder's width: its mask
             // below keeps only that first position.
@@ -124,15 +125,4 @@ fn pool(tokens: &[Vec<f32>], positions: &[usize], pooling: Pooling, dim: usize) 
             sum.iter().map(|s| s / positions.len() as f32).collect()
         }
     }
-}
-
-/// "embeddings", "block 1" … "block N (final norm)".
-fn layer_names(count: usize, stack: &str) -> Vec<String> {
-    (0..count)
-        .map(|i| match i {
-            0 => format!("{stack}embeddings"),
-            i if i == count - 1 => format!("{stack}block {i} (after the final norm)"),
-            i => format!("{stack}block {i}"),
-        })
-        .collect()
 }
