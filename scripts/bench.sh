@@ -12,3 +12,6 @@ trunk build --release
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=-simd128" \
   CARGO_TARGET_DIR="$LAB_HOME/target-scalar" trunk build --release --dist dist-scalar
 cargo run --release --locked -p e2e --example browser_bench
+# The classification head on the shipped pair: features of 500 examples, the
+# full sweep on the spam preset, in the page and natively.
+cargo run --release --locked -p e2e --example classify_bench

@@ -5,6 +5,7 @@
 //! answer as text labels.
 
 use leptos::prelude::*;
+use protocol::classify::FeatureSummary;
 
 pub mod examples;
 pub mod own_answer;
@@ -106,12 +107,10 @@ fn JobProgress() -> impl IntoView {
     move || {
         let (text, done, total, cancellable) = match state.job.get() {
             Job::Idle => {
-                return state.features.get().filter(|f| f.summary.cut > 0).map(|f| view! {
-                    <p class="notice" id="features-cut">
-                        {format!("{} examples were longer than the model reads and were cut to their first {} tokens.",
-                            f.summary.cut, f.summary.max_tokens)}
-                    </p>
-                }.into_any());
+                return state
+                    .features
+                    .get()
+                    .map(|f| view! { <FeaturesMade summary=f.summary/> }.into_any())
             }
             Job::Features { done, total, .. } => {
                 ("Reading the examples through the model", done, total, true)
@@ -130,5 +129,24 @@ fn JobProgress() -> impl IntoView {
                 })}
             </div>
         }.into_any())
+    }
+}
+
+/// What the held features are: rows, layers, time, and rows cut short.
+#[component]
+fn FeaturesMade(summary: FeatureSummary) -> impl IntoView {
+    let cut = (summary.cut > 0).then(|| {
+        format!(
+            " {} were longer than the model reads and were cut to their first {} tokens.",
+            summary.cut, summary.max_tokens
+        )
+    });
+    view! {
+        <p class="hint" id="features-summary" data-rows=summary.rows.to_string()
+            data-ms=summary.ms.to_string() data-cut=summary.cut.to_string()>
+            {format!("Hidden states of {} examples at {} layers, {} numbers each, made in {:.1} s.",
+                summary.rows, summary.layers.len(), summary.dim, summary.ms / 1e3)}
+            {cut}
+        </p>
     }
 }

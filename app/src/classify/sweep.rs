@@ -74,7 +74,7 @@ fn Heatmap(run: SweepRun) -> impl IntoView {
         <div class="heatmap-box">
             <p id="sweep-status" class="hint" data-cells=run.cells.len().to_string()
                 data-total=run.total.to_string() data-cancelled=run.cancelled.to_string()
-                data-id=run.id.to_string()>{status}</p>
+                data-id=run.id.to_string() data-ms=run.ms.to_string()>{status}</p>
             <table id="sweep-heatmap" class="figures heatmap">
                 <thead><tr><th>"Layer"</th>
                     {Pooling::ALL.map(|p| view! { <th>{pooling_label(p)}</th> }).collect_view()}
