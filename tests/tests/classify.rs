@@ -210,6 +210,11 @@ async fn a_head_trains_sweeps_cancels_and_keeps_the_examples() {
         vec![],
     )
     .await;
+    page.js(
+        "document.querySelector('#sweep-heatmap').scrollIntoView();",
+        vec![],
+    )
+    .await;
     page.screenshot("classify-sweep-projector").await;
     page.js(
         "document.documentElement.classList.remove('projector');",

@@ -43,16 +43,36 @@ pub fn encode_rows(session: &Session, texts: &[String]) -> Result<(Vec<Vec<u32>>
     Ok((rows, cut, max))
 }
 
+/// The rows in the order they are batched: by length, so that a batch
+/// pads little (features come back in the input's order, see
+/// [`Features::in_original_order`]).
+pub fn length_order(rows: &[Vec<u32>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| rows[i].len());
+    order
+}
+
+/// The rows of one batch of `order`.
+pub fn batch_rows(rows: &[Vec<u32>], batch: &[usize]) -> Vec<Vec<u32>> {
+    batch.iter().map(|&i| rows[i].clone()).collect()
+}
+
 /// Features of every row, `FEATURE_BATCH` rows at a time (for the native
 /// callers; the worker runs the batches itself between messages).
 pub fn features(session: &Session, rows: &[Vec<u32>]) -> Result<Features> {
-    let mut chunks = rows.chunks(FEATURE_BATCH);
-    let first = chunks.next().unwrap_or(&[]);
-    let mut all = pooled_features(&session.model, first)?;
-    for chunk in chunks {
-        all.extend(pooled_features(&session.model, chunk)?);
+    let order = length_order(rows);
+    let mut all: Option<Features> = None;
+    for batch in order.chunks(FEATURE_BATCH) {
+        let more = pooled_features(&session.model, &batch_rows(rows, batch))?;
+        match &mut all {
+            Some(all) => all.extend(more),
+            None => all = Some(more),
+        }
     }
-    Ok(all)
+    match all {
+        Some(all) => Ok(all.in_original_order(&order)),
+        None => candle_core::bail!("there are no examples to make features of"),
+    }
 }
 
 fn check_set(set: &LabelledSet, rows: usize) -> Result<()> {

@@ -43,6 +43,18 @@ impl Features {
         &self.values[at..at + self.dim]
     }
 
+    /// The rows put back where they came from: row `i` here was row
+    /// `order[i]` of the input.
+    pub fn in_original_order(self, order: &[usize]) -> Features {
+        let block = self.layers.len() * Pooling::ALL.len() * self.dim;
+        let mut values = vec![0.0; self.values.len()];
+        for (i, &to) in order.iter().enumerate() {
+            values[to * block..(to + 1) * block]
+                .copy_from_slice(&self.values[i * block..(i + 1) * block]);
+        }
+        Features { values, ..self }
+    }
+
     /// Adds the rows of `more` (the next batch of the same model) after these.
     pub fn extend(&mut self, more: Features) {
         self.values.extend(more.values);

@@ -18,8 +18,9 @@ pub struct OwnAnswer {
     pub task: String,
     /// The label word of each class, in the classes' order.
     pub labels: Vec<String>,
-    /// The true class of each test row.
+    /// The true class and the text of each test row.
     pub truth: Vec<usize>,
+    pub texts: Vec<String>,
     pub shares: Option<Vec<Vec<f32>>>,
 }
 
@@ -101,6 +102,9 @@ impl ClassifyState {
             task: task.label.clone(),
             labels: labels.clone(),
             truth: set.test.iter().map(|&r| set.labels[r]).collect(),
+            texts: self
+                .examples
+                .with_untracked(|e| set.test.iter().map(|&r| e[r].text.clone()).collect()),
             shares: None,
         }));
         self.link.send(&Request::LabelAnswers {
@@ -138,10 +142,11 @@ pub fn OwnAnswerPanel() -> impl IntoView {
                 <div id="own-answer" data-accuracy=accuracy.map(|a| a.to_string()).unwrap_or_default()>
                     <p class="stats">{text}</p>
                     <table class="figures own-shares">
-                        <thead><tr><th>"Test row"</th>{own.labels.iter().map(|l| view! { <th>{l.trim().to_string()}</th> }).collect_view()}</tr></thead>
+                        <thead><tr><th>"Test text"</th><th>"Class"</th>{own.labels.iter().map(|l| view! { <th>{l.trim().to_string()}</th> }).collect_view()}</tr></thead>
                         <tbody>
-                            {rows.iter().zip(&own.truth).take(8).enumerate().map(|(i, (shares, &truth))| view! {
-                                <tr><td>{format!("{} ({})", i + 1, own.labels[truth].trim())}</td>
+                            {rows.iter().zip(&own.truth).zip(&own.texts).take(8).map(|((shares, &truth), text)| view! {
+                                <tr><td class="snippet" title=text.clone()>{snippet(text)}</td>
+                                    <td>{own.labels[truth].trim().to_string()}</td>
                                     {shares.iter().map(|s| view! { <td>{format!("{:.0}%", 100.0 * s)}</td> }).collect_view()}
                                 </tr>
                             }).collect_view()}
@@ -158,4 +163,13 @@ pub fn OwnAnswerPanel() -> impl IntoView {
             {body}
         </div>
     }
+}
+
+/// The start of a text, for a table cell.
+fn snippet(text: &str) -> String {
+    let mut out: String = text.chars().take(36).collect();
+    if text.chars().count() > 36 {
+        out.push('…');
+    }
+    out
 }

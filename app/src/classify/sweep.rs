@@ -3,7 +3,7 @@
 //! the baselines any head must beat.
 
 use leptos::prelude::*;
-use protocol::classify::Pooling;
+use protocol::classify::{Pooling, DECODER_FIRST_STEP};
 
 use super::own_answer::OwnAnswerPanel;
 use super::state::{ClassifyState, SweepRun};
@@ -99,6 +99,10 @@ fn Heatmap(run: SweepRun) -> impl IntoView {
                 </tbody>
             </table>
             {baselines}
+            {run.layers.iter().any(|l| l == DECODER_FIRST_STEP).then(|| view! {
+                <p class="hint">"The decoder's first step is one position (it has read only the start \
+                    token, and the whole encoder through cross-attention), so its three poolings are one state."</p>
+            })}
         </div>
     }
 }

@@ -124,8 +124,8 @@ fn Report() -> impl IntoView {
                         100.0 * r.test_accuracy, 100.0 * r.train_accuracy, r.train_ms,
                         trained.head.layer_name, pooling_label(trained.head.pooling))}
                 </p>
+                <p class="hint">"Confusion matrix: a row per true class, a column per answer of the head."</p>
                 <table id="confusion" class="figures confusion">
-                    <caption>"Confusion matrix: rows are the true class, columns the head's answer"</caption>
                     <thead><tr><th></th>{classes.iter().map(|c| view! { <th>{c.clone()}</th> }).collect_view()}</tr></thead>
                     <tbody>
                         {r.confusion.iter().enumerate().map(|(t, row)| view! {

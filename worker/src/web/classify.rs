@@ -36,14 +36,16 @@ pub(super) async fn features(
         classify::encode_rows(&session, &texts).map_err(|e| crate::plain_error(&e))?;
     // The last set is dropped first: its memory is needed for this one.
     STATE.with(|s| s.borrow_mut().features = None);
+    let order = classify::length_order(&rows);
     let mut all: Option<Features> = None;
-    for (done, chunk) in rows.chunks(FEATURE_BATCH).enumerate() {
+    for (done, chunk) in order.chunks(FEATURE_BATCH).enumerate() {
         yield_to_event_loop().await;
         if take_cancel(id) {
             post(&Event::Cancelled { id });
             return Ok(());
         }
-        let batch = pooled_features(&session.model, chunk).map_err(|e| crate::plain_error(&e))?;
+        let batch = pooled_features(&session.model, &classify::batch_rows(&rows, chunk))
+            .map_err(|e| crate::plain_error(&e))?;
         match &mut all {
             Some(all) => all.extend(batch),
             None => all = Some(batch),
@@ -57,6 +59,7 @@ pub(super) async fn features(
     let Some(features) = all else {
         return Err("there are no examples to make features of".into());
     };
+    let features = features.in_original_order(&order);
     // A newer load of this family makes these features stale.
     held_session(model)?;
     let summary = FeatureSummary {
