@@ -126,6 +126,18 @@ async fn a_head_trains_sweeps_cancels_and_keeps_the_examples() {
         .unwrap();
     assert!(accuracy > 0.75, "held-out accuracy {accuracy}");
 
+    // A share link carries the preset and the head's settings.
+    let link = page.share_link().await;
+    for part in [
+        "view=classify",
+        "examples=spam",
+        "head_arch=gpt2",
+        "head_layer=2",
+        "head_pooling=last",
+    ] {
+        assert!(link.contains(part), "{part} is missing from {link}");
+    }
+
     // A typed text gets the head's probabilities, one per class.
     page.set_value(
         "#probe",
@@ -242,6 +254,26 @@ async fn a_head_trains_sweeps_cancels_and_keeps_the_examples() {
         .await;
     assert!(problem.contains("\"lonely\" has one example"), "{problem}");
 
+    // A malformed file: a sentence naming it, and the table as it was.
+    let bad = std::env::temp_dir().join("lab-bad-examples.csv");
+    std::fs::write(&bad, "spam,fine\njust words on a line\n").unwrap();
+    page.client
+        .find(fantoccini::Locator::Css("#import-examples"))
+        .await
+        .unwrap()
+        .send_keys(bad.to_str().unwrap())
+        .await
+        .unwrap();
+    let problem = page
+        .wait_for("the malformed file's sentence", 10, || async {
+            page.text("#classify-problem")
+                .await
+                .filter(|p| p.contains("lab-bad-examples.csv"))
+        })
+        .await;
+    assert!(problem.contains("Line 2 has no comma"), "{problem}");
+    assert_eq!(rows(&page).await, 331);
+
     // A reload keeps the examples (with the added row) and the settings.
     page.client.refresh().await.unwrap();
     wait_ready(&page).await;
@@ -257,5 +289,20 @@ async fn a_head_trains_sweeps_cancels_and_keeps_the_examples() {
         .await;
     assert_eq!(last, json!(["lonely", "only one of its class"]));
     assert_eq!(page.value("#preset").await, "");
+
+    // The share link opens the preset and the settings it was made with.
+    page.client.goto(&link).await.unwrap();
+    wait_ready(&page).await;
+    page.wait_for("the linked preset", 30, || async {
+        (rows(&page).await == 330).then_some(())
+    })
+    .await;
+    page.wait_for("the GPT-2 model held", 60, || async {
+        page.attr("#classify-model input[data-arch='gpt2']", "data-arch")
+            .await
+    })
+    .await;
+    assert_eq!(page.value("#head-layer").await, "2");
+    assert_eq!(page.value("#head-pooling").await, "last");
     page.close().await;
 }

@@ -61,6 +61,10 @@ fn batched_features_are_each_rows_features_alone_in_the_inputs_order() {
         let (rows, cut, _) = encode_rows(&session, &texts(&fruit())).unwrap();
         assert_eq!(cut, 0);
         let all = features(&session, &rows).unwrap();
+        // A text longer than the model reads is cut, and counted.
+        let long = vec!["word ".repeat(600)];
+        let (long_rows, cut, max) = encode_rows(&session, &long).unwrap();
+        assert_eq!((cut, long_rows[0].len()), (1, max));
         assert_eq!(all.rows(), rows.len());
         for (r, row) in rows.iter().enumerate() {
             let alone = pooled_features(&session.model, std::slice::from_ref(row)).unwrap();

@@ -63,6 +63,20 @@ fn Heatmap(run: SweepRun) -> impl IntoView {
     } else {
         format!("{} of {} cells…", run.cells.len(), run.total)
     };
+    let best_cell = run
+        .cells
+        .iter()
+        .find(|c| c.accuracy == best)
+        .filter(|_| run.baselines.is_some())
+        .map(|c| {
+            let layer = run.layers.get(c.layer).cloned().unwrap_or_default();
+            view! {
+                <p class="stats" id="sweep-best">
+                    {format!("Best here: {layer}, {}: {:.1}% of the held-out rows.",
+                        pooling_label(c.pooling), 100.0 * c.accuracy)}
+                </p>
+            }
+        });
     let baselines = run.baselines.clone().map(|b| view! {
         <p id="baselines" class="stats" data-majority=b.majority.to_string() data-bow=b.bag_of_words.to_string()>
             {format!("Baselines: always the majority class {:.1}%; bag of words (logistic regression on which of \
@@ -98,6 +112,7 @@ fn Heatmap(run: SweepRun) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            {best_cell}
             {baselines}
             {run.layers.iter().any(|l| l == DECODER_FIRST_STEP).then(|| view! {
                 <p class="hint">"The decoder's first step is one position (it has read only the start \
