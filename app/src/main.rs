@@ -8,6 +8,7 @@ mod compare;
 mod download;
 mod drawer;
 mod fetch;
+mod lessons;
 mod local_files;
 mod model_cache;
 mod model_panel;

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::classify::Classify;
 use crate::compare::Compare;
+use crate::lessons::Lessons;
 use crate::playground::Playground;
 use crate::tokenizer_panel::TokenizerPanel;
 
@@ -16,10 +17,16 @@ pub enum View {
     Playground,
     Compare,
     Classify,
+    Lessons,
 }
 
 impl View {
-    pub const ALL: [View; 3] = [View::Playground, View::Compare, View::Classify];
+    pub const ALL: [View; 4] = [
+        View::Playground,
+        View::Compare,
+        View::Classify,
+        View::Lessons,
+    ];
 
     /// The name in the URL (`?view=compare`).
     pub fn as_str(self) -> &'static str {
@@ -27,6 +34,7 @@ impl View {
             View::Playground => "playground",
             View::Compare => "compare",
             View::Classify => "classify",
+            View::Lessons => "lessons",
         }
     }
 
@@ -35,6 +43,7 @@ impl View {
             View::Playground => "Playground",
             View::Compare => "Compare T5 and GPT-2",
             View::Classify => "Classification head",
+            View::Lessons => "Lessons",
         }
     }
 
@@ -119,6 +128,12 @@ pub fn CurrentView() -> impl IntoView {
         View::Classify => view! {
             <div role="tabpanel" id="view-classify" aria-labelledby="tab-classify">
                 <Classify/>
+            </div>
+        }
+        .into_any(),
+        View::Lessons => view! {
+            <div role="tabpanel" id="view-lessons" aria-labelledby="tab-lessons">
+                <Lessons/>
             </div>
         }
         .into_any(),

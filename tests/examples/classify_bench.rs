@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use e2e::{repo_root, wait_ready, Page};
+use e2e::manager::wait_both_lab_models;
+use e2e::{repo_root, Page};
 use protocol::examples::{self, Example};
 
 /// 500 examples: the spam preset, then State of the Union paragraphs.
@@ -97,12 +98,7 @@ async fn main() {
     let spam = repo_root().join("static/presets/spam.jsonl");
 
     let page = Page::open().await;
-    wait_ready(&page).await;
-    page.wait_for("both lab models held", 120, || async {
-        page.attr("#model-switch [data-arch='gpt2']", "data-name")
-            .await
-    })
-    .await;
+    wait_both_lab_models(&page).await;
     page.click("#tab-classify").await;
     page.wait_for("the spam preset", 30, || async {
         (page.value("#preset").await == "spam").then_some(())

@@ -95,3 +95,33 @@ pub async fn greedy_gpt2_matches_the_reference(page: &Page) {
     let (got, _) = page.generate(60).await;
     assert_eq!(got, want, "the loaded model is not the reference model");
 }
+
+/// Waits until start-up holds both shipped lab models (`lab-t5`, `lab-gpt2`).
+pub async fn wait_both_lab_models(page: &Page) {
+    crate::wait_ready(page).await;
+    page.wait_for("both lab models held", 120, || async {
+        page.attr("#model-switch [data-arch='gpt2']", "data-name")
+            .await
+            .filter(|n| n == "lab-gpt2")
+    })
+    .await;
+}
+
+/// Presses Compare's "Run both" and waits until both columns of this new
+/// run have finished.
+pub async fn run_compare(page: &Page) {
+    let before = page.attr(".compare-column", "data-run").await;
+    page.click("#compare-run").await;
+    page.wait_for("both compare columns to finish", 120, || async {
+        let run = page.attr(".compare-column", "data-run").await;
+        let done = page
+            .js(
+                "const c = [...document.querySelectorAll('.compare-column')];
+                 return c.length == 2 && c.every(e => e.getAttribute('data-reason'));",
+                vec![],
+            )
+            .await;
+        (run != before && done.as_bool() == Some(true)).then_some(())
+    })
+    .await;
+}

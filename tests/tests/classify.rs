@@ -5,6 +5,7 @@
 //! and stopping at Cancel, the model's own text-label answer, bad input
 //! answered with a sentence, and the examples surviving a reload.
 
+use e2e::manager::wait_both_lab_models;
 use e2e::{repo_root, wait_ready, Page};
 use protocol::classify::HeadFile;
 use protocol::examples;
@@ -80,12 +81,7 @@ async fn sweep(page: &Page) -> Vec<f64> {
 #[tokio::test]
 async fn a_head_trains_sweeps_cancels_and_keeps_the_examples() {
     let page = Page::open().await;
-    wait_ready(&page).await;
-    page.wait_for("both lab models held", 60, || async {
-        page.attr("#model-switch [data-arch='gpt2']", "data-name")
-            .await
-    })
-    .await;
+    wait_both_lab_models(&page).await;
     page.click("#tab-classify").await;
     page.wait_for("the spam preset in the table", 30, || async {
         (rows(&page).await == 330).then_some(())

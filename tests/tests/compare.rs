@@ -4,6 +4,7 @@
 //! playground for the same task; the figures are the worker's measurements;
 //! a share link opens the Compare view with its input.
 
+use e2e::manager::run_compare;
 use e2e::{repo_root, wait_ready, Page};
 use protocol::tasks::Tasks;
 use protocol::Arch;
@@ -52,20 +53,7 @@ async fn column_ids(page: &Page, arch: &str) -> String {
 /// Runs the Compare input and waits for both columns to finish; returns
 /// (GPT-2 ids, T5 ids).
 async fn run_both(page: &Page) -> (String, String) {
-    let before = page.attr(".compare-column", "data-run").await;
-    page.click("#compare-run").await;
-    page.wait_for("both compare columns to finish", 120, || async {
-        let run = page.attr(".compare-column", "data-run").await;
-        let done = page
-            .js(
-                "const c = [...document.querySelectorAll('.compare-column')];
-                 return c.length == 2 && c.every(e => e.getAttribute('data-reason'));",
-                vec![],
-            )
-            .await;
-        (run != before && done.as_bool() == Some(true)).then_some(())
-    })
-    .await;
+    run_compare(page).await;
     (column_ids(page, "gpt2").await, column_ids(page, "t5").await)
 }
 

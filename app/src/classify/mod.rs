@@ -102,7 +102,7 @@ fn Problem() -> impl IntoView {
 
 /// What the worker is doing for this view, with Cancel.
 #[component]
-fn JobProgress() -> impl IntoView {
+pub fn JobProgress() -> impl IntoView {
     let state = expect_context::<ClassifyState>();
     move || {
         let (text, done, total, cancellable) = match state.job.get() {

@@ -56,6 +56,7 @@ pub struct Trained {
 pub struct SweepRun {
     pub id: RequestId,
     pub model: String,
+    pub arch: Option<Arch>,
     pub layers: Vec<String>,
     pub cells: Vec<SweepCell>,
     pub total: usize,
@@ -94,6 +95,8 @@ pub struct ClassifyState {
     pending: StoredValue<Option<(ModelRef, Vec<String>)>>,
     pub trained: RwSignal<Option<Trained>>,
     pub sweep: RwSignal<Option<SweepRun>>,
+    /// The last finished sweep of each model (for the lessons' read-out).
+    pub finished: RwSignal<Vec<SweepRun>>,
     pub own: RwSignal<Option<OwnAnswer>>,
     /// A text typed in to classify, and the trained head's answer to it.
     pub probe: RwSignal<String>,
@@ -122,6 +125,7 @@ impl ClassifyState {
             pending: StoredValue::new(None),
             trained: RwSignal::new(None),
             sweep: RwSignal::new(None),
+            finished: RwSignal::new(Vec::new()),
             own: RwSignal::new(None),
             probe: RwSignal::new(String::new()),
             prediction: RwSignal::new(None),
@@ -270,6 +274,7 @@ impl ClassifyState {
                         .model_untracked()
                         .map(|m| m.info.name)
                         .unwrap_or_default(),
+                    arch: self.model_untracked().map(|m| m.info.arch),
                     layers: features.summary.layers.clone(),
                     total,
                     ..SweepRun::default()
@@ -410,6 +415,12 @@ impl ClassifyState {
                         s.ms = *ms;
                     }
                 });
+                if let Some(run) = self.sweep.get_untracked() {
+                    self.finished.update(|all| {
+                        all.retain(|r| r.model != run.model);
+                        all.push(run);
+                    });
+                }
                 self.job.set(Job::Idle);
                 self.ask_own_answer();
             }

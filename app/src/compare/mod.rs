@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use protocol::Arch;
 
 mod figures;
-mod scores;
+pub mod scores;
 pub mod state;
 
 use crate::attention::state::AttentionState;

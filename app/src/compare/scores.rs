@@ -9,8 +9,8 @@ use protocol::manifest::{Manifest, ManifestModel};
 use crate::fetch::fetch_text;
 use crate::model_panel::group_digits;
 
-#[component]
-pub fn Scores() -> impl IntoView {
+/// The shipped models' manifest, fetched once it is asked for.
+pub fn load_manifest() -> RwSignal<Option<Result<Manifest, String>>> {
     let manifest = RwSignal::new(None::<Result<Manifest, String>>);
     leptos::task::spawn_local(async move {
         let parsed = match fetch_text("models/manifest.json").await {
@@ -22,6 +22,12 @@ pub fn Scores() -> impl IntoView {
         };
         manifest.set(Some(parsed));
     });
+    manifest
+}
+
+#[component]
+pub fn Scores() -> impl IntoView {
+    let manifest = load_manifest();
     move || match manifest.get() {
         None => ().into_any(),
         Some(Err(message)) => view! { <p class="notice">{message}</p> }.into_any(),

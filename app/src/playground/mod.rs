@@ -5,7 +5,7 @@ use protocol::GenerationSettings;
 
 use crate::models::Models;
 
-mod output;
+pub mod output;
 pub mod state;
 
 use output::{LabelChart, Output, TokenDetail};
