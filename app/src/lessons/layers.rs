@@ -68,7 +68,12 @@ fn ReadOut(run: SweepRun) -> impl IntoView {
     let Some(best) = best else {
         return ().into_any();
     };
-    let layer = run.layers.get(best.layer).cloned().unwrap_or_default();
+    let where_ = if is_decoder(&run, best.layer) {
+        "the decoder's first step".to_string()
+    } else {
+        let layer = run.layers.get(best.layer).cloned().unwrap_or_default();
+        format!("the {layer}, {}", pooling_label(best.pooling))
+    };
     let (first, last, mean) = (
         column_best(&run, Pooling::First),
         column_best(&run, Pooling::Last),
@@ -131,8 +136,8 @@ fn ReadOut(run: SweepRun) -> impl IntoView {
             data-best-pooling=best.pooling.as_str() data-best=best.accuracy.to_string()
             data-majority=b.majority.to_string() data-bow=b.bag_of_words.to_string()>
             <strong>{run.model.clone()}</strong>
-            {format!(": the best head reads {layer}, {} ({}), against {} for always saying the majority class. ",
-                pooling_label(best.pooling), pct(best.accuracy), pct(b.majority))}
+            {format!(": the best head reads {where_} ({}), against {} for always saying the majority class. ",
+                pct(best.accuracy), pct(b.majority))}
             {design}{decoder}{embeddings}" "{versus}
         </li>
     }
