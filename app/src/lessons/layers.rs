@@ -72,7 +72,7 @@ fn ReadOut(run: SweepRun) -> impl IntoView {
         "the decoder's first step".to_string()
     } else {
         let layer = run.layers.get(best.layer).cloned().unwrap_or_default();
-        format!("the {layer}, {}", pooling_label(best.pooling))
+        format!("{layer}, {}", pooling_label(best.pooling))
     };
     let (first, last, mean) = (
         column_best(&run, Pooling::First),
