@@ -1,6 +1,7 @@
 //! What users download: the release build in `dist/` holds the page, its
-//! tokenizers, tasks and models, and of the test fixtures only the files the
-//! catalog offers (its two random-weight models), nothing else.
+//! tokenizers, tasks and models, the Classify view's example sets, and of the
+//! test fixtures only the files the catalog offers (its two random-weight
+//! models), nothing else.
 
 use std::path::Path;
 
@@ -37,6 +38,16 @@ fn dist_holds_only_what_the_page_needs() {
         })
         .flatten()
         .collect();
+    // The Classify view's example sets: the list and the files it names.
+    let presets: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("static/presets/index.json")).unwrap(),
+    )
+    .unwrap();
+    let mut offered = offered;
+    offered.push("presets/index.json".to_string());
+    for preset in presets.as_array().unwrap() {
+        offered.push(preset["file"].as_str().unwrap().to_string());
+    }
     let mut shipped = Vec::new();
     files(&dist, &mut shipped, &dist);
     let mut bytes = 0;

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Build the lab models' out-of-distribution held-out set: what a class types, not what they trained on.
+
+    python3 ood.py --words DATA/tasks/words.txt --out static/models/lab-ood.jsonl
+
+Needs `wordfreq` (PyPI; code Apache-2.0, word-frequency data CC-BY-SA 4.0: the word lists below that
+come from it are shared under CC-BY-SA 4.0). Writes {"task","prefix","input","target","source"} per line,
+the format of lab-sample.jsonl plus where the example comes from:
+
+- reverse / sort on word lists (source "common-words"): 1-10 words drawn from wordfreq's 3,000 most
+  common English words that are NOT in the training word list (DATA/tasks/words.txt), without
+  single letters other than "a" and "i" and without CLASSROOM_BLOCKLIST, a third of the lists with
+  one word repeated;
+- reverse on everyday sentences written for this set (source "sentences");
+- spam or ham on short, modern messages written for this set (source "messages").
+
+A pure function of the word list, wordfreq's data and SEED: re-running gives identical bytes.
+"""
+import argparse
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+SEED = "2026:ood"
+# Left out of a list a class will see projected: swearing, sex, violence, religion, identity.
+CLASSROOM_BLOCKLIST = set("""
+shit fuck fucking fucked sex sexy sexual hell damn ass bitch dick gay porn nude naked penis pussy cock
+boobs crap bullshit murder kill killed killing dead death gun guns stupid dumb hate god lord jesus christ
+church muslim jewish drug drugs weed rape racist
+""".split())
+TOP = 3000
+LISTS_PER_TASK = 100
+
+# Written for this set: the kind of sentence a teacher types in front of a class.
+SENTENCES = [
+    "the cat sat on the mat",
+    "i love my dog",
+    "we went to the beach on sunday",
+    "she reads a book every night",
+    "my brother plays the guitar",
+    "it is raining again today",
+    "can you help me with my homework",
+    "the bus was late this morning",
+    "he likes pizza more than pasta",
+    "our teacher is very kind",
+    "the sun is bright and warm",
+    "they are watching a movie",
+    "i need a cup of coffee",
+    "the kids played in the park",
+    "this song makes me happy",
+    "we have a test on friday",
+    "my phone battery is low",
+    "the dog chased the ball",
+    "please close the door",
+    "she is learning to swim",
+    "the train leaves at noon",
+    "i forgot my keys at home",
+    "a bird is singing outside",
+    "dinner is ready",
+    "the game starts in ten minutes",
+    "he fixed the old bike",
+    "we baked a chocolate cake",
+    "the library opens at nine",
+    "my favorite color is blue",
+    "the baby is sleeping",
+]
+
+# Written for this set: short messages as people send them now.
+MESSAGES = [
+    ("spam", "Congrats! You won a $500 gift card. Click here to claim now"),
+    ("spam", "URGENT: your account is locked. Verify your password at this link"),
+    ("spam", "Lose 10 pounds in 7 days with this one weird trick"),
+    ("spam", "FREE iPhone for the first 100 people, reply YES"),
+    ("spam", "Your package could not be delivered. Pay the $2 fee here"),
+    ("spam", "Make $3000 a week working from home, no experience needed"),
+    ("spam", "Hot singles in your area want to meet you tonight"),
+    ("spam", "You have been selected for a cash prize, send your bank details"),
+    ("spam", "Limited offer: cheap meds without prescription, order today"),
+    ("spam", "Act now! Your credit score can jump 100 points overnight"),
+    ("spam", "Claim your free cruise vacation before it expires"),
+    ("spam", "Double your bitcoin in 24 hours, guaranteed returns"),
+    ("spam", "Final notice: your car warranty is about to expire"),
+    ("spam", "Earn money fast!!! Click the link and sign up for free"),
+    ("spam", "Dear customer, confirm your card number to avoid suspension"),
+    ("spam", "WINNER!! You are our lucky visitor, collect your reward"),
+    ("spam", "Get a loan approved in minutes, bad credit ok"),
+    ("spam", "Best prices on watches and designer bags, 90% off"),
+    ("spam", "Your Netflix payment failed, update billing info here"),
+    ("spam", "Exclusive deal just for you: buy one get three free"),
+    ("ham", "Hey, are we still meeting for lunch tomorrow?"),
+    ("ham", "Can you pick up milk on your way home"),
+    ("ham", "Thanks for the notes from class, they really helped"),
+    ("ham", "The meeting moved to 3pm, same room"),
+    ("ham", "Happy birthday! Hope you have a great day"),
+    ("ham", "I left my charger at your place, can I grab it later"),
+    ("ham", "Running ten minutes late, sorry"),
+    ("ham", "Did you finish the reading for Monday?"),
+    ("ham", "Mom says dinner is at 7"),
+    ("ham", "Great game last night, see you at practice"),
+    ("ham", "Here are the slides from today's lecture"),
+    ("ham", "Can we move our call to Thursday afternoon"),
+    ("ham", "The plumber is coming at 10, can you let him in"),
+    ("ham", "Good luck on your exam today"),
+    ("ham", "I booked the table for four on Saturday"),
+    ("ham", "Don't forget to water the plants"),
+    ("ham", "Your order from the bookshop is ready for pickup"),
+    ("ham", "Let me know when you land"),
+    ("ham", "The project draft is in the shared folder"),
+    ("ham", "Want to go for a walk after work?"),
+]
+
+
+def word_lists(words, rng):
+    out = []
+    for i in range(LISTS_PER_TASK):
+        n = 1 + i % 10
+        picked = rng.sample(words, n)
+        if n >= 2 and i % 3 == 0:
+            picked[rng.randrange(n)] = picked[rng.randrange(n)]  # one word repeated
+        out.append(picked)
+    return out
+
+
+def main() -> int:
+    import wordfreq
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--words", required=True, type=Path, help="the training word list (build.py's words.txt)")
+    ap.add_argument("--out", required=True, type=Path)
+    args = ap.parse_args()
+    trained = set(args.words.read_text(encoding="utf-8").split())
+    # Single letters other than "a" and "i" are pieces of contractions (s, t, d, m).
+    common = [w for w in wordfreq.top_n_list("en", TOP)
+              if re.fullmatch(r"[a-z]+", w) and w not in trained and w not in CLASSROOM_BLOCKLIST
+              and (len(w) > 1 or w in ("a", "i"))]
+    rng = random.Random(SEED)
+    rows = []
+    for task, prefix in (("reverse", "reverse words:"), ("sort", "sort words:")):
+        for words in word_lists(common, rng):
+            target = " ".join(reversed(words)) if task == "reverse" else " ".join(sorted(words))
+            rows.append({"task": task, "prefix": prefix, "input": " ".join(words), "target": target,
+                         "source": "common-words"})
+    for s in SENTENCES:
+        rows.append({"task": "reverse", "prefix": "reverse words:", "input": s,
+                     "target": " ".join(reversed(s.split())), "source": "sentences"})
+    for label, text in MESSAGES:
+        rows.append({"task": "spam", "prefix": "spam or ham:", "input": text, "target": label,
+                     "source": "messages"})
+    args.out.write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
+    print(f"{len(rows)} examples ({len(common)} common words outside the training list) -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
