@@ -16,6 +16,7 @@ mod models;
 mod persist;
 mod playground;
 mod prefs;
+mod revive;
 mod start_up;
 mod status;
 mod tokenizer_panel;

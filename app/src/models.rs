@@ -9,6 +9,7 @@ use protocol::{Arch, Event, HeldModel, ModelSpec, Request, RequestId};
 use crate::download::{CacheView, Download};
 use crate::fetch::{fetch_text, now_ms};
 use crate::playground::state::PlaygroundState;
+use crate::revive::Revival;
 use crate::start_up::{DefaultLoads, LoadEnd};
 use crate::worker_link::{self, Link};
 
@@ -48,6 +49,8 @@ pub struct Models {
     pub load_takes_playground: StoredValue<bool>,
     /// Start-up's loads of the catalog's default models.
     pub defaults: StoredValue<DefaultLoads>,
+    /// What a crashed worker held, to load again in the new one.
+    pub revive: StoredValue<Vec<Revival>>,
     /// The model manager's drawer is open.
     pub drawer_open: RwSignal<bool>,
 }
@@ -75,6 +78,7 @@ impl Models {
             local_urls: StoredValue::new(Vec::new()),
             load_takes_playground: StoredValue::new(true),
             defaults: StoredValue::new(DefaultLoads::new()),
+            revive: StoredValue::new(Vec::new()),
             drawer_open: RwSignal::new(false),
         }
     }
@@ -230,6 +234,7 @@ impl Models {
         });
         self.default_load_ended(id, end);
         self.load_next_default();
+        self.revive_next();
     }
 
     /// Loads the model the URL fields name.
@@ -297,6 +302,7 @@ impl Models {
                     self.load_current();
                 }
                 self.start_up();
+                self.revive_next();
             }
             Event::Cache { files, note, .. } => {
                 self.cache.set(Some(CacheView {
@@ -372,8 +378,10 @@ impl Models {
         });
     }
 
-    /// Nothing the old worker held or loaded survives it.
+    /// Nothing the old worker held or loaded survives it: what it held is
+    /// loaded again once the new worker is ready.
     pub fn worker_died(self) {
+        self.remember_for_revival();
         self.held.set(Vec::new());
         self.loading.set(None);
         self.download.set(None);

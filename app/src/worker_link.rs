@@ -85,7 +85,8 @@ impl Link {
             move |why| {
                 self.status.set(WorkerStatus::Restarting(why.clone()));
                 self.error.set(Some(format!(
-                    "The model worker crashed ({why}). It was restarted; load the models again."
+                    "The model worker crashed ({why}). A new one started: the models it held \
+                     load again, and your text is as you left it."
                 )));
                 on_death();
                 self.start_with(on_event.clone(), on_death.clone());

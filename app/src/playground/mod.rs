@@ -129,6 +129,7 @@ fn ModelSwitch() -> impl IntoView {
                 let active = move || play.arch.get() == Some(arch);
                 view! {
                     <button class="secondary" data-arch=arch.as_str() data-name=m.info.name.clone()
+                        data-load=m.load.to_string()
                         class:active=active aria-pressed=move || active().to_string()
                         disabled=move || play.generating()
                         on:click=move |_| models.switch_to(arch)>
