@@ -68,6 +68,8 @@ fn load_files(models: Models, list: &FileList) {
         weights_url,
         config_url: chosen.config.as_ref().and_then(&mut url_of),
         tokenizer_url: chosen.tokenizer.as_ref().and_then(&mut url_of),
+        weights_bytes: None,
+        weights_sha256: None,
     };
     let id = models.load(spec);
     models

@@ -262,6 +262,8 @@ impl Models {
                 weights_url: url.clone(),
                 config_url: field(config),
                 tokenizer_url: field(tokenizer),
+                weights_bytes: None,
+                weights_sha256: None,
             },
         };
         self.load(spec);

@@ -44,6 +44,9 @@ pub struct CatalogModel {
     #[serde(default)]
     pub exact_size: bool,
     pub quant: String,
+    /// The weights file's sha256 (hex), checked after every download.
+    #[serde(default)]
+    pub sha256: Option<String>,
     /// Loaded when the page opens: the first default into the playground
     /// (unless a saved model takes its place), the others beside it.
     #[serde(default)]
@@ -109,6 +112,8 @@ impl CatalogModel {
             weights_url: url(&self.weights),
             config_url: self.config.as_deref().map(url),
             tokenizer_url: self.tokenizer.as_deref().map(url),
+            weights_bytes: self.exact_size.then_some(self.bytes),
+            weights_sha256: self.sha256.clone(),
         }
     }
 }
@@ -161,6 +166,24 @@ mod tests {
             let len = std::fs::metadata(dist(&spec.weights_url)).unwrap().len();
             assert!(m.exact_size, "{}: a shipped file's size is known", m.id);
             assert_eq!(len, m.bytes, "{}: stated size", m.id);
+            // Every file the page ships has its sha256 in the catalog, and
+            // the spec the worker gets carries both checks.
+            use sha2::Digest;
+            let bytes = std::fs::read(dist(&spec.weights_url)).unwrap();
+            let digest: String = sha2::Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(
+                m.sha256.as_deref(),
+                Some(digest.as_str()),
+                "{}: sha256",
+                m.id
+            );
+            assert_eq!(
+                (spec.weights_bytes, spec.weights_sha256.as_deref()),
+                (Some(len), Some(digest.as_str()))
+            );
             if let Some(config) = &spec.config_url {
                 assert!(std::path::Path::new(&dist(config)).is_file(), "{config}");
             }

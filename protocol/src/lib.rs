@@ -140,6 +140,13 @@ pub struct ModelSpec {
     pub config_url: Option<String>,
     /// `None`: the page's own tokenizer for the architecture found in the weights.
     pub tokenizer_url: Option<String>,
+    /// The weights file's size in bytes, when the catalog knows it exactly:
+    /// a file of another size is refused before it is read.
+    #[serde(default)]
+    pub weights_bytes: Option<u64>,
+    /// The weights file's sha256 (hex), when the catalog has it.
+    #[serde(default)]
+    pub weights_sha256: Option<String>,
 }
 
 /// Names one held model: its family and the load that brought it in. The

@@ -5,6 +5,7 @@ pub mod attention_maps;
 pub mod batch;
 pub mod capture;
 pub mod classify;
+pub mod expected;
 pub mod features;
 pub mod generation;
 pub mod gpt2;

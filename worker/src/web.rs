@@ -288,6 +288,12 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
     let cache = cache::open().await.ok();
     let mut files = Vec::new();
     let weights = fetch_file(id, &spec.weights_url, cache.as_ref()).await?;
+    crate::expected::check_expected(
+        &spec.weights_url,
+        &weights.bytes,
+        spec.weights_bytes,
+        spec.weights_sha256.as_deref(),
+    )?;
     let config = match &spec.config_url {
         Some(url) => {
             let file = fetch_file(id, url, cache.as_ref()).await?;
