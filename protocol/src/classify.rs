@@ -136,6 +136,14 @@ impl HeadFile {
                 Self::FORMAT
             ));
         }
+        head.check()?;
+        Ok(head)
+    }
+
+    /// Whether the weights' shapes fit together (a file may have been cut or
+    /// edited; the worker checks a head it is sent the same way).
+    pub fn check(&self) -> Result<(), String> {
+        let head = self;
         let width = head.hidden.as_ref().map_or(head.dim, |h| h.outputs);
         let consistent = head.mean.len() == head.dim
             && head.scale.len() == head.dim
@@ -152,7 +160,7 @@ impl HeadFile {
                 "This head file's weights do not fit together: it was cut or edited.".into(),
             );
         }
-        Ok(head)
+        Ok(())
     }
 }
 

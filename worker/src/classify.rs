@@ -256,6 +256,7 @@ pub fn predict(session: &Session, file: &HeadFile, text: &str) -> Result<Vec<f32
     if text.trim().is_empty() {
         candle_core::bail!("type a text to classify first")
     }
+    file.check().map_err(candle_core::Error::msg)?;
     let (rows, _, _) = encode_rows(session, &[text.to_string()])?;
     let features = pooled_features(&session.model, &rows)?;
     if file.layer >= features.layers.len() || features.dim != file.dim {

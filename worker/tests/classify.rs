@@ -116,6 +116,11 @@ fn an_exported_head_predicts_as_before_and_refuses_another_model() {
     assert!(refused.contains("trained on lab-gpt2"), "{refused}");
     let mut cut = back.clone();
     cut.classes.pop();
+    // A head sent to the worker is checked the same way: refused, no panic.
+    let sent = predict(&gpt2, &cut, "we bought apples")
+        .unwrap_err()
+        .to_string();
+    assert!(sent.contains("do not fit together"), "{sent}");
     let broken = HeadFile::from_json(&serde_json::to_string(&cut).unwrap()).unwrap_err();
     assert!(broken.contains("do not fit together"), "{broken}");
     assert!(HeadFile::from_json("{\"format\": 1}")

@@ -5,11 +5,10 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use protocol::examples::{self, Example, LONG_TEXT_CHARS};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 use super::presets::PresetPicker;
 use super::state::ClassifyState;
+use crate::fetch::{file_text, picked_file};
 
 #[component]
 pub fn Examples() -> impl IntoView {
@@ -136,23 +135,10 @@ fn Paste() -> impl IntoView {
 fn Import() -> impl IntoView {
     let state = expect_context::<ClassifyState>();
     let picked = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
-            return;
-        };
-        input.set_value("");
+        let Some(file) = picked_file(&ev) else { return };
         spawn_local(async move {
             let name = file.name();
-            let text = JsFuture::from(file.text())
-                .await
-                .ok()
-                .and_then(|t| t.as_string());
-            let Some(text) = text else {
+            let Some(text) = file_text(&file).await else {
                 state
                     .problem
                     .set(Some(format!("{name} could not be read as text.")));

@@ -5,8 +5,7 @@
 
 use leptos::prelude::*;
 use protocol::classify::{
-    suited, Baselines, FeatureSummary, HeadFile, HeadReport, HeadSettings, LabelledSet, Pooling,
-    SweepCell,
+    suited, FeatureSummary, HeadFile, HeadReport, HeadSettings, LabelledSet, Pooling,
 };
 use protocol::examples::{self, Example};
 use protocol::tasks::Tasks;
@@ -14,6 +13,7 @@ use protocol::{Arch, Event, HeldModel, ModelRef, Request, RequestId};
 
 use super::own_answer::OwnAnswer;
 use super::presets::Preset;
+use super::sweep::SweepRun;
 use crate::compare::state::RUN_ORDER;
 use crate::worker_link::{self, Link};
 
@@ -50,19 +50,6 @@ pub struct Trained {
     pub head: HeadFile,
     pub report: HeadReport,
     pub set: LabelledSet,
-}
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SweepRun {
-    pub id: RequestId,
-    pub model: String,
-    pub arch: Option<Arch>,
-    pub layers: Vec<String>,
-    pub cells: Vec<SweepCell>,
-    pub total: usize,
-    pub baselines: Option<Baselines>,
-    pub ms: f64,
-    pub cancelled: bool,
 }
 
 /// What runs once the features are in.
@@ -238,7 +225,7 @@ impl ClassifyState {
         }
     }
 
-    fn model_untracked(self) -> Option<HeldModel> {
+    pub fn model_untracked(self) -> Option<HeldModel> {
         untrack(|| self.model())
     }
 
@@ -300,57 +287,6 @@ impl ClassifyState {
             _ => return,
         };
         self.link.send(&Request::Cancel { id });
-    }
-
-    /// The trained head's probabilities for the typed text.
-    pub fn predict(self) {
-        let text = self.probe.get_untracked();
-        let Some(trained) = self.trained.get_untracked() else {
-            return;
-        };
-        let Some(model) = self.model_untracked() else {
-            return;
-        };
-        if text.trim().is_empty() {
-            self.prediction.set(None);
-            return;
-        }
-        let id = worker_link::next_id();
-        self.prediction
-            .update(|p| *p = Some((id, p.take().map(|(_, v)| v).unwrap_or_default())));
-        self.link.send(&Request::Predict {
-            id,
-            model: ModelRef {
-                arch: model.info.arch,
-                load: model.load,
-            },
-            head: Box::new(trained.head),
-            text,
-        });
-    }
-
-    /// An imported head becomes the trained one, without a report of its own.
-    pub fn use_head(self, head: HeadFile) {
-        let classes = head.classes.clone();
-        self.layer.set(Some(head.layer));
-        self.pooling.set(Some(head.pooling));
-        self.arch.set(Some(head.arch));
-        self.trained.set(Some(Trained {
-            id: 0,
-            head,
-            report: HeadReport {
-                train_accuracy: f32::NAN,
-                test_accuracy: f32::NAN,
-                confusion: Vec::new(),
-                predictions: Vec::new(),
-                train_ms: 0.0,
-            },
-            set: LabelledSet {
-                classes,
-                ..LabelledSet::default()
-            },
-        }));
-        self.predict();
     }
 
     pub fn on_event(self, event: &Event) {

@@ -6,8 +6,25 @@ use leptos::prelude::*;
 use protocol::classify::{Pooling, DECODER_FIRST_STEP};
 
 use super::own_answer::OwnAnswerPanel;
-use super::state::{ClassifyState, SweepRun};
+use protocol::classify::{Baselines, SweepCell};
+use protocol::{Arch, RequestId};
+
+use super::state::ClassifyState;
 use super::train::pooling_label;
+
+/// One sweep as the page shows it, filled cell by cell.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SweepRun {
+    pub id: RequestId,
+    pub model: String,
+    pub arch: Option<Arch>,
+    pub layers: Vec<String>,
+    pub cells: Vec<SweepCell>,
+    pub total: usize,
+    pub baselines: Option<Baselines>,
+    pub ms: f64,
+    pub cancelled: bool,
+}
 
 #[component]
 pub fn SweepPanel() -> impl IntoView {

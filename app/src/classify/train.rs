@@ -5,10 +5,66 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use protocol::classify::{layer_names, HeadFile, Pooling};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
-use super::state::ClassifyState;
+use protocol::classify::{HeadReport, LabelledSet};
+use protocol::{ModelRef, Request};
+
+use super::state::{ClassifyState, Trained};
+use crate::fetch::{file_text, picked_file};
+use crate::worker_link;
+
+impl ClassifyState {
+    /// The trained head's probabilities for the typed text.
+    pub fn predict(self) {
+        let text = self.probe.get_untracked();
+        let Some(trained) = self.trained.get_untracked() else {
+            return;
+        };
+        let Some(model) = self.model_untracked() else {
+            return;
+        };
+        if text.trim().is_empty() {
+            self.prediction.set(None);
+            return;
+        }
+        let id = worker_link::next_id();
+        self.prediction
+            .update(|p| *p = Some((id, p.take().map(|(_, v)| v).unwrap_or_default())));
+        self.link.send(&Request::Predict {
+            id,
+            model: ModelRef {
+                arch: model.info.arch,
+                load: model.load,
+            },
+            head: Box::new(trained.head),
+            text,
+        });
+    }
+
+    /// An imported head becomes the trained one, without a report of its own.
+    pub fn use_head(self, head: HeadFile) {
+        let classes = head.classes.clone();
+        self.layer.set(Some(head.layer));
+        self.pooling.set(Some(head.pooling));
+        self.arch.set(Some(head.arch));
+        self.trained.set(Some(Trained {
+            id: 0,
+            head,
+            report: HeadReport {
+                train_accuracy: f32::NAN,
+                test_accuracy: f32::NAN,
+                confusion: Vec::new(),
+                predictions: Vec::new(),
+                train_ms: 0.0,
+            },
+            set: LabelledSet {
+                classes,
+                ..LabelledSet::default()
+            },
+        }));
+        self.predict();
+    }
+}
 
 #[component]
 pub fn HeadPanel() -> impl IntoView {
@@ -191,21 +247,9 @@ fn HeadFiles() -> impl IntoView {
         ))
     };
     let picked = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
-            return;
-        };
-        input.set_value("");
+        let Some(file) = picked_file(&ev) else { return };
         spawn_local(async move {
-            let text = JsFuture::from(file.text())
-                .await
-                .ok()
-                .and_then(|t| t.as_string());
+            let text = file_text(&file).await;
             match text
                 .ok_or_else(|| "The file could not be read.".to_string())
                 .and_then(|t| HeadFile::from_json(&t))

@@ -9,8 +9,9 @@ use protocol::classify::{Pooling, DECODER_FIRST_STEP};
 use protocol::Arch;
 
 use super::Step;
-use crate::classify::state::{ClassifyState, SweepRun};
+use crate::classify::state::ClassifyState;
 use crate::classify::sweep::SweepPanel;
+use crate::classify::sweep::SweepRun;
 use crate::classify::train::pooling_label;
 use crate::classify::JobProgress;
 
