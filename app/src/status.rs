@@ -24,10 +24,16 @@ pub fn StatusBar() -> impl IntoView {
         }
         WorkerStatus::Restarting(why) => format!("Model worker crashed ({why}); restarting…"),
     };
+    let waiting = move || link.waiting.with(Vec::len);
+    let queue = move || match waiting() {
+        0 => String::new(),
+        1 => " · 1 request waits for the running one to finish".to_string(),
+        n => format!(" · {n} requests wait for the running one to finish"),
+    };
     view! {
         <p id="worker-status" class="status" data-ready=move || ready().to_string()
-            data-simd=move || simd().to_string()>
-            {text}
+            data-simd=move || simd().to_string() data-waiting=move || waiting().to_string()>
+            {text}{queue}
         </p>
     }
 }

@@ -33,6 +33,9 @@ pub struct Link {
     pub status: RwSignal<WorkerStatus>,
     /// A failure as a sentence; the rest of the page stays usable.
     pub error: RwSignal<Option<String>>,
+    /// Long requests waiting for the running one to finish (the worker runs
+    /// them one at a time, in order).
+    pub waiting: RwSignal<Vec<RequestId>>,
 }
 
 impl Link {
@@ -40,6 +43,7 @@ impl Link {
         Self {
             status: RwSignal::new(WorkerStatus::Starting),
             error: RwSignal::new(None),
+            waiting: RwSignal::new(Vec::new()),
         }
     }
 
@@ -78,12 +82,15 @@ impl Link {
                         version: version.clone(),
                     }),
                     Event::Error { message, .. } => self.error.set(Some(message.clone())),
+                    Event::Queued { id, .. } => self.waiting.update(|w| w.push(*id)),
+                    Event::Running { id } => self.waiting.update(|w| w.retain(|x| x != id)),
                     _ => {}
                 }
                 events(event);
             },
             move |why| {
                 self.status.set(WorkerStatus::Restarting(why.clone()));
+                self.waiting.set(Vec::new());
                 self.error.set(Some(format!(
                     "The model worker crashed ({why}). A new one started: the models it held \
                      load again, and your text is as you left it."
@@ -110,8 +117,7 @@ fn start(on_event: impl Fn(Event) + 'static, on_death: impl Fn(String) + 'static
     if let Some(old) = WORKER.with(|w| w.borrow_mut().take()) {
         old.terminate();
     }
-    // trunk's loader shim starts the Rust worker (see index.html).
-    let worker = match Worker::new("./worker_loader.js") {
+    let worker = match worker_script().and_then(|url| Worker::new(&url)) {
         Ok(w) => w,
         Err(e) => {
             on_death(format!(
@@ -135,6 +141,30 @@ fn start(on_event: impl Fn(Event) + 'static, on_death: impl Fn(String) + 'static
     onmessage.forget();
     onerror.forget();
     WORKER.with(|w| *w.borrow_mut() = Some(worker));
+}
+
+/// The worker's script: a blob that loads trunk's worker build by its full
+/// address. A worker started from a blob keeps the page's
+/// Content-Security-Policy (one started from a file would have none), so
+/// its downloads are held to the same `connect-src` as the page.
+fn worker_script() -> Result<String, JsValue> {
+    let base = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.base_uri().ok().flatten())
+        .ok_or_else(|| JsValue::from_str("the page has no address"))?;
+    let at = |file: &str| web_sys::Url::new_with_base(file, &base).map(|u| u.href());
+    let script = format!(
+        "self.pretrainLabPage = {base:?}; importScripts({:?}); wasm_bindgen({:?});",
+        at("worker.js")?,
+        at("worker_bg.wasm")?
+    );
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/javascript");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(
+        &js_sys::Array::of1(&JsValue::from_str(&script)),
+        &options,
+    )?;
+    web_sys::Url::create_object_url_with_blob(&blob)
 }
 
 fn post(request: &Request) -> Result<(), String> {

@@ -281,6 +281,16 @@ pub enum Event {
     Cancelled {
         id: RequestId,
     },
+    /// The long request `id` (a load, generation, features or sweep) waits
+    /// for `behind` to finish: long requests run one at a time, in order.
+    Queued {
+        id: RequestId,
+        behind: RequestId,
+    },
+    /// The queued request `id` runs now.
+    Running {
+        id: RequestId,
+    },
     /// A failure, in words a person can act on.
     Error {
         id: Option<RequestId>,

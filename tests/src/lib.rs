@@ -385,7 +385,9 @@ async fn answer(
         _ => (404, b"not found".to_vec()),
     };
     let header = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        // Any origin may read these files, as the hub allows: a mirror on
+        // another address is then held back by the page's policy alone.
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n",
         status,
         if status == 200 { "OK" } else { "Not Found" },
         content_type(path),

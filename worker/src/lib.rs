@@ -1,6 +1,7 @@
 //! The model runtime of Pretrain Lab. It compiles natively (tests, the `lab`
 //! CLI) and to wasm32 (the Web Worker in `src/bin/worker.rs`).
 
+pub mod answers;
 pub mod attention_maps;
 pub mod batch;
 pub mod capture;
@@ -8,6 +9,7 @@ pub mod classify;
 pub mod expected;
 pub mod features;
 pub mod generation;
+pub mod gguf_header;
 pub mod gpt2;
 pub mod head;
 pub mod memory;
@@ -15,6 +17,7 @@ pub mod nn;
 pub mod sampling;
 pub mod session;
 pub mod t5;
+pub mod tokenizer_check;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]

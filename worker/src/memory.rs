@@ -9,11 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct CountingAllocator;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// The largest single allocation asked for since [`reset_largest`].
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: every call is passed on to `System` unchanged; the count is a side
 // effect that does not touch the memory handed out.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
         let p = System.alloc(layout);
         if !p.is_null() {
             LIVE.fetch_add(layout.size(), Ordering::Relaxed);
@@ -22,6 +25,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
         let p = System.alloc_zeroed(layout);
         if !p.is_null() {
             LIVE.fetch_add(layout.size(), Ordering::Relaxed);
@@ -35,6 +39,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LARGEST.fetch_max(new_size, Ordering::Relaxed);
         let p = System.realloc(ptr, layout, new_size);
         if !p.is_null() {
             LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
@@ -52,6 +57,17 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 /// kept; natively other threads may allocate meanwhile.
 pub fn live_bytes() -> u64 {
     LIVE.load(Ordering::Relaxed) as u64
+}
+
+/// Starts a new watch for the largest single allocation (the fuzz test
+/// holds each input to a cap with it).
+pub fn reset_largest() {
+    LARGEST.store(0, Ordering::Relaxed);
+}
+
+/// The largest single allocation asked for since [`reset_largest`].
+pub fn largest_allocation() -> usize {
+    LARGEST.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::t5::{self, DecoderCache, Encoded, T5};
 use crate::weights::TensorStore;
 
 pub fn tokenizer_from_bytes(bytes: &[u8]) -> Result<Tokenizer> {
+    crate::tokenizer_check::check(bytes)?;
     Tokenizer::from_bytes(bytes).map_err(|e| {
         candle_core::Error::msg(format!("the tokenizer file is not a tokenizer.json: {e}"))
     })

@@ -23,6 +23,7 @@ use download::{fetch_bytes, fetch_file, LoadFailure};
 mod cache;
 mod classify;
 mod download;
+mod turns;
 
 /// A loaded model and what the page is told about it.
 struct Held {
@@ -114,6 +115,7 @@ fn handle(request: Request) {
             }
         }),
         Request::Load { id, model } => spawn_local(async move {
+            let _turn = turns::take(id).await;
             match load(id, model).await {
                 Ok(()) => {}
                 Err(LoadFailure::Cancelled) => post(&Event::LoadCancelled { id }),
@@ -130,34 +132,8 @@ fn handle(request: Request) {
         Request::ClearCache { id } => spawn_local(async move {
             post(&cache::contents(id, true).await);
         }),
-        Request::Classify {
-            id,
-            model,
-            prompt,
-            labels,
-        } => answer(id, model, |session| {
-            let labels = session.label_probabilities(&prompt, &labels)?;
-            Ok(Event::LabelProbabilities { id, labels })
-        }),
-        Request::Attention {
-            id,
-            model,
-            input_ids,
-            output_ids,
-        } => answer(id, model, |session| {
-            let (maps, note) = session.attention_maps(&input_ids, &output_ids)?;
-            Ok(Event::Attention { id, maps, note })
-        }),
-        Request::Batch {
-            id,
-            model,
-            prompts,
-            max_new_tokens,
-        } => answer(id, model, |session| {
-            let result = session.mixed_batch(&prompts, max_new_tokens.min(64))?;
-            Ok(Event::Batch { id, result })
-        }),
         Request::Features { id, model, texts } => spawn_local(async move {
+            let _turn = turns::take(id).await;
             let outcome = classify::features(id, model, texts).await;
             STATE.with(|s| s.borrow_mut().cancelled.remove(&id));
             report_failure(id, outcome);
@@ -179,34 +155,23 @@ fn handle(request: Request) {
             set,
             settings,
         } => spawn_local(async move {
+            let _turn = turns::take(id).await;
             let outcome = classify::sweep(id, features, set, settings).await;
             STATE.with(|s| s.borrow_mut().cancelled.remove(&id));
             report_failure(id, outcome);
         }),
-        Request::Predict {
-            id,
-            model,
-            head,
-            text,
-        } => answer(id, model, |session| {
-            let probabilities = crate::classify::predict(session, &head, &text)?;
-            Ok(Event::Prediction { id, probabilities })
-        }),
-        Request::LabelAnswers {
-            id,
-            model,
-            prompts,
-            labels,
-        } => answer(id, model, |session| {
-            let shares = crate::classify::label_answers(session, &prompts, &labels)?;
-            Ok(Event::LabelAnswers { id, shares })
-        }),
+        Request::Classify { id, model, .. }
+        | Request::Attention { id, model, .. }
+        | Request::Batch { id, model, .. }
+        | Request::Predict { id, model, .. }
+        | Request::LabelAnswers { id, model, .. } => answer(id, model, &request),
         Request::Generate {
             id,
             model,
             prompt,
             settings,
         } => spawn_local(async move {
+            let _turn = turns::take(id).await;
             if let Err(message) = generate(id, model, &prompt, settings).await {
                 post(&Event::Error {
                     id: Some(id),
@@ -228,14 +193,13 @@ fn report_failure(id: RequestId, outcome: Result<(), String>) {
 }
 
 /// Answers request `id` at once from the held model `model`: the event
-/// `compute` makes, or its failure as a sentence.
-fn answer(
-    id: RequestId,
-    model: ModelRef,
-    compute: impl FnOnce(&Session) -> candle_core::Result<Event>,
-) {
-    let event = held_session(model)
-        .and_then(|session| compute(&session).map_err(|e| crate::plain_error(&e)));
+/// [`crate::answers::answer`] makes, or its failure as a sentence.
+fn answer(id: RequestId, model: ModelRef, request: &Request) {
+    let event =
+        held_session(model).and_then(|session| match crate::answers::answer(&session, request) {
+            Some(event) => event.map_err(|e| crate::plain_error(&e)),
+            None => Err("the worker cannot answer this request at once".into()),
+        });
     post(&event.unwrap_or_else(|message| Event::Error {
         id: Some(id),
         message,

@@ -47,10 +47,8 @@ impl TensorStore {
     }
 
     fn read_gguf(bytes: &[u8]) -> Result<Self> {
-        // candle's reader divides by the file's alignment: zero must not reach it.
-        if gguf_alignment(bytes)? == Some(0) {
-            bail!("this GGUF file is damaged: its general.alignment is 0")
-        }
+        // candle's reader trusts the header's counts, shapes and alignment.
+        crate::gguf_header::check(bytes)?;
         let mut reader = Cursor::new(bytes);
         let content = gguf_file::Content::read(&mut reader)
             .map_err(|e| candle_core::Error::msg(format!("this GGUF file is damaged: {e}")))?;
@@ -177,103 +175,6 @@ impl TensorStore {
             gguf_file::Value::String(s) => Some(s),
             _ => None,
         }
-    }
-}
-
-/// The `general.alignment` a GGUF header declares, found by walking its
-/// metadata without trusting any count or length beyond the bytes there are.
-fn gguf_alignment(bytes: &[u8]) -> Result<Option<u64>> {
-    let mut r = Reader {
-        bytes,
-        at: 4,
-        wide: true,
-    };
-    r.wide = r.u32()? >= 2;
-    let _tensors = r.count()?;
-    let entries = r.count()?;
-    for _ in 0..entries {
-        let key_len = r.count()?;
-        let key = r.take(key_len)?.to_vec();
-        let kind = r.u32()?;
-        if key == b"general.alignment" {
-            return Ok(Some(match kind {
-                4 => r.u32()? as u64,
-                10 => r.u64()?,
-                _ => {
-                    bail!("this GGUF file is damaged: general.alignment is not an unsigned integer")
-                }
-            }));
-        }
-        r.skip_value(kind, 0)?;
-    }
-    Ok(None)
-}
-
-/// A cursor over a GGUF header that refuses to read past the end.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-    wide: bool,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: u64) -> Result<&[u8]> {
-        let end = usize::try_from(n)
-            .ok()
-            .and_then(|n| self.at.checked_add(n))
-            .filter(|&e| e <= self.bytes.len())
-            .ok_or_else(|| {
-                candle_core::Error::msg("this GGUF file is damaged: its header is cut short")
-            })?;
-        let slice = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(slice)
-    }
-
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
-    }
-
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
-    }
-
-    /// Counts and lengths: u32 in GGUF version 1, u64 after.
-    fn count(&mut self) -> Result<u64> {
-        if self.wide {
-            self.u64()
-        } else {
-            self.u32().map(u64::from)
-        }
-    }
-
-    fn skip_value(&mut self, kind: u32, depth: usize) -> Result<()> {
-        let size = match kind {
-            0 | 1 | 7 => 1,
-            2 | 3 => 2,
-            4..=6 => 4,
-            10..=12 => 8,
-            8 => {
-                let len = self.count()?;
-                self.take(len)?;
-                return Ok(());
-            }
-            9 if depth < 4 => {
-                let inner = self.u32()?;
-                let n = self.count()?;
-                for _ in 0..n {
-                    self.skip_value(inner, depth + 1)?;
-                }
-                return Ok(());
-            }
-            _ => bail!("this GGUF file is damaged: a metadata value of unknown type {kind}"),
-        };
-        self.take(size)?;
-        Ok(())
     }
 }
 

@@ -42,9 +42,7 @@ pub(crate) async fn fetch_file(
     url: &str,
     cache: Option<&web_sys::Cache>,
 ) -> Result<File, LoadFailure> {
-    let absolute = web_sys::Url::new_with_base(url, &scope().location().href())
-        .map(|u| u.href())
-        .map_err(|_| format!("{url} is not a valid address"))?;
+    let absolute = absolute(url)?;
     let cacheable = absolute.starts_with("http://") || absolute.starts_with("https://");
     if let (Some(cache), true) = (cache, cacheable) {
         if let Some(response) = cache::lookup(cache, &absolute).await {
@@ -70,12 +68,30 @@ pub(crate) async fn fetch_file(
     })
 }
 
+/// `url` made absolute against the page's address: the worker runs from a
+/// blob (see the app's `worker_link.rs`), whose own address resolves nothing.
+pub(crate) fn absolute(url: &str) -> Result<String, String> {
+    let base = js_sys::Reflect::get(&scope(), &"pretrainLabPage".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| scope().location().href());
+    web_sys::Url::new_with_base(url, &base)
+        .map(|u| u.href())
+        .map_err(|_| format!("{url} is not a valid address"))
+}
+
 /// The response for `address` (`url` as the user wrote it names it in
 /// messages); an error status is a sentence.
 async fn get(url: &str, address: &str, init: &web_sys::RequestInit) -> Result<Response, String> {
-    let response = JsFuture::from(scope().fetch_with_str_and_init(address, init))
+    let address = absolute(address)?;
+    let response = JsFuture::from(scope().fetch_with_str_and_init(&address, init))
         .await
-        .map_err(|e| format!("{url} could not be downloaded: {}", js_error(e)))?;
+        .map_err(|e| {
+            format!(
+                "{url} could not be downloaded: {} (no connection, or an address the page's security policy does not allow: a mirror on a new address is allowed once the page is reloaded)",
+                js_error(e)
+            )
+        })?;
     let response: Response = response.unchecked_into();
     if !response.ok() {
         return Err(format!(
