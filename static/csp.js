@@ -5,7 +5,7 @@
 // loader at build time; nothing else inline may run, and nothing evaluates
 // strings as code ('wasm-unsafe-eval' compiles WebAssembly only).
 (function () {
-  var connect = ["'self'", "https://huggingface.co", "https://*.huggingface.co", "https://*.hf.co"];
+  var connect = ["'self'", "blob:", "https://huggingface.co", "https://*.huggingface.co", "https://*.hf.co"];
   function allow(address) {
     try {
       var url = new URL(address, location.href);

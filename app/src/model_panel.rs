@@ -212,14 +212,16 @@ fn ModelCard() -> impl IntoView {
                 .join(", ");
             let files = held.files;
             let from_cache = files.iter().all(|f| f.from_cache);
+            let not_stored = files.iter().filter(|f| f.not_stored.is_some()).count();
             let sources = files
                 .iter()
                 .map(|f| {
                     let name = f.url.rsplit('/').next().unwrap_or(&f.url).to_string();
-                    let how = match (f.from_cache, f.stored) {
-                        (true, _) => "from cache",
-                        (false, true) => "downloaded, now cached",
-                        (false, false) => "downloaded",
+                    let how = match (f.from_cache, f.stored, &f.not_stored) {
+                        (true, _, _) => "from cache".to_string(),
+                        (false, true, _) => "downloaded, now cached".to_string(),
+                        (false, false, Some(why)) => format!("downloaded, not cached: {why}"),
+                        (false, false, None) => "downloaded".to_string(),
                     };
                     format!("{name} ({}, {how})", bytes(f.bytes))
                 })
@@ -229,6 +231,7 @@ fn ModelCard() -> impl IntoView {
             view! {
                 <dl id="model-info" class="card" data-arch=m.arch.as_str() data-name=m.name.clone()
                     data-params=m.parameters.to_string() data-from-cache=from_cache.to_string()
+                    data-not-stored=not_stored.to_string()
                     data-ready-ms=format!("{ready_ms:.0}")>
                     <dt>"In the playground"</dt><dd>{m.name.clone()}</dd>
                     <dt>"Architecture"</dt><dd>{m.arch.label()}</dd>

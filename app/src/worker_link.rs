@@ -91,9 +91,15 @@ impl Link {
             move |why| {
                 self.status.set(WorkerStatus::Restarting(why.clone()));
                 self.waiting.set(Vec::new());
+                // A wasm allocation that fails ends in an `unreachable` trap.
+                let memory = if why.contains("unreachable") || why.contains("memory") {
+                    " It may have run out of memory: a smaller or more quantized model fits better."
+                } else {
+                    ""
+                };
                 self.error.set(Some(format!(
                     "The model worker crashed ({why}). A new one started: the models it held \
-                     load again, and your text is as you left it."
+                     load again, and your text is as you left it.{memory}"
                 )));
                 on_death();
                 self.start_with(on_event.clone(), on_death.clone());

@@ -282,7 +282,8 @@ pub enum Event {
         id: RequestId,
     },
     /// The long request `id` (a load, generation, features or sweep) waits
-    /// for `behind` to finish: long requests run one at a time, in order.
+    /// its turn, just after `behind`: long requests run one at a time, in
+    /// the order they came.
     Queued {
         id: RequestId,
         behind: RequestId,
@@ -319,6 +320,10 @@ pub struct FileSource {
     pub from_cache: bool,
     /// Now kept in the cache for the next visit.
     pub stored: bool,
+    /// Why the browser would not keep it (a full storage quota), as a
+    /// sentence: the model loaded all the same.
+    #[serde(default)]
+    pub not_stored: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -308,15 +308,16 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
     // Only a model that loaded is kept: a partial or wrong file never is.
     let mut sources = Vec::new();
     for file in files {
-        let stored = match (&cache, file.from_cache) {
-            (Some(cache), false) if file.cacheable => cache::store(cache, &file).await.is_ok(),
-            _ => false,
+        let not_stored = match (&cache, file.from_cache) {
+            (Some(cache), false) if file.cacheable => cache::store(cache, &file).await.err(),
+            _ => None,
         };
         sources.push(FileSource {
+            stored: !file.from_cache && file.cacheable && cache.is_some() && not_stored.is_none(),
             url: file.url,
             bytes: file.bytes.len() as u64,
             from_cache: file.from_cache,
-            stored,
+            not_stored,
         });
     }
     let held = STATE.with(|s| {

@@ -47,7 +47,12 @@ pub async fn store(cache: &Cache, file: &File) -> Result<(), String> {
         Response::new_with_opt_buffer_source_and_init(Some(&body), &init).map_err(js_error)?;
     JsFuture::from(cache.put_with_str(&file.url, &response))
         .await
-        .map_err(|e| format!("{} was not cached: {}", file.url, js_error(e)))?;
+        .map_err(|e| {
+            format!(
+                "the browser would not keep it for the next visit (its storage for this page may be full): {}",
+                js_error(e)
+            )
+        })?;
     Ok(())
 }
 

@@ -51,8 +51,9 @@ pub(super) async fn take(id: RequestId) -> Turn {
             let mut turns = t.borrow_mut();
             match turns.running {
                 None => turns.running = Some(id),
-                Some(behind) => {
-                    waiting = Some(behind);
+                Some(running) => {
+                    // The request just ahead in the line.
+                    waiting = Some(turns.waiting.back().map_or(running, |(ahead, _)| *ahead));
                     turns.waiting.push_back((id, resolve));
                 }
             }
