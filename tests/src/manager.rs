@@ -1,7 +1,9 @@
 //! Helpers for the model-manager and playground tests: the fixtures on
 //! disk, catalog loads, the held models, greedy runs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use fantoccini::Locator;
 
 use serde_json::Value;
 
@@ -124,4 +126,22 @@ pub async fn run_compare(page: &Page) {
         (run != before && done.as_bool() == Some(true)).then_some(())
     })
     .await;
+}
+
+/// Chooses `files` in the model drawer's file picker, as a user would.
+pub async fn choose_local_files(page: &Page, files: &[&Path]) {
+    page.open_drawer_for("#local-files").await;
+    let input = page
+        .client
+        .find(Locator::Css("#local-files"))
+        .await
+        .expect("the file picker");
+    let paths: Vec<&str> = files
+        .iter()
+        .map(|p| p.to_str().expect("a UTF-8 path"))
+        .collect();
+    input
+        .send_keys(&paths.join("\n"))
+        .await
+        .expect("files chosen");
 }

@@ -7,9 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use e2e::manager::{fixture, load_from_catalog, wait_both_lab_models};
+use e2e::manager::{choose_local_files, fixture, load_from_catalog, wait_both_lab_models};
 use e2e::{repo_root, Page};
-use fantoccini::Locator;
 use serde_json::json;
 
 const PROMPT: &str = "reverse words: keep this prompt";
@@ -49,22 +48,11 @@ fn with_tensor_type(type_id: u32) -> Vec<u8> {
     b
 }
 
-async fn choose(page: &Page, files: &[&Path]) {
-    page.open_drawer_for("#local-files").await;
-    let input = page
-        .client
-        .find(Locator::Css("#local-files"))
-        .await
-        .unwrap();
-    let paths: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
-    input.send_keys(&paths.join("\n")).await.unwrap();
-}
-
 /// Chooses `files` and expects a sentence with each of `words`, and that
 /// nothing was lost. A miss is returned rather than panicking, so that one
 /// run shows every case that fails.
 async fn refused(page: &Page, files: &[&Path], words: &[&str]) -> Result<(), String> {
-    choose(page, files).await;
+    choose_local_files(page, files).await;
     let message = page
         .wait_for("a sentence for the bad file", 60, || async {
             page.text("#error").await

@@ -3,13 +3,11 @@
 //! ids; never cached; a share link that cannot carry them says so; a
 //! dropped non-model file gets a sentence.
 
-use std::path::Path;
-
 use e2e::manager::{
-    cached_urls, expected, fixture, greedy_gpt2_matches_the_reference, ids, load_from_catalog,
+    cached_urls, choose_local_files, expected, fixture, greedy_gpt2_matches_the_reference, ids,
+    load_from_catalog,
 };
 use e2e::{wait_ready, Page, TINY_GPT2};
-use fantoccini::Locator;
 use serde_json::json;
 
 /// The page with the lab T5 loaded by start-up, then the tiny GPT-2.
@@ -24,10 +22,6 @@ async fn open_with_tiny_gpt2() -> Page {
     page
 }
 
-fn path_str(p: &Path) -> String {
-    p.to_str().expect("utf-8 path").to_string()
-}
-
 #[tokio::test]
 async fn local_files_load_by_picker_and_by_drag_and_drop() {
     let page = open_with_tiny_gpt2().await;
@@ -35,20 +29,14 @@ async fn local_files_load_by_picker_and_by_drag_and_drop() {
     // The picker: a T5 GGUF with its config.json; the page's T5 tokenizer.
     let t5 = expected("t5-tiny-vocab");
     let greedy = &t5["greedy"][0];
-    page.open_drawer_for("#local-files").await;
-    let input = page
-        .client
-        .find(Locator::Css("#local-files"))
-        .await
-        .unwrap();
-    input
-        .send_keys(&format!(
-            "{}\n{}",
-            path_str(&fixture("t5-tiny-vocab/model-q8_0.gguf")),
-            path_str(&fixture("t5-tiny-vocab/config.json"))
-        ))
-        .await
-        .unwrap();
+    choose_local_files(
+        &page,
+        &[
+            &fixture("t5-tiny-vocab/model-q8_0.gguf"),
+            &fixture("t5-tiny-vocab/config.json"),
+        ],
+    )
+    .await;
     page.wait_attr("#model-info", "data-arch", "t5", 60).await;
     assert!(page
         .text("#model-info")
