@@ -251,7 +251,16 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
     let started = web_time::Instant::now();
     let cache = cache::open().await.ok();
     let mut files = Vec::new();
-    let weights = fetch_file(id, &spec.weights_url, cache.as_ref()).await?;
+    // A local file's address is a blob URL: its messages name the file.
+    let named = |failure: LoadFailure| match failure {
+        LoadFailure::Failed(message) if spec.weights_url.starts_with("blob:") => {
+            LoadFailure::Failed(message.replace(&spec.weights_url, &spec.name))
+        }
+        other => other,
+    };
+    let weights = fetch_file(id, &spec.weights_url, cache.as_ref())
+        .await
+        .map_err(named)?;
     crate::expected::check_expected(
         &spec.weights_url,
         &weights.bytes,
