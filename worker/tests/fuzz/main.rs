@@ -147,7 +147,15 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
     if let Ok(path) = std::env::var("FUZZ_REPORT") {
-        std::fs::write(&path, &table).expect("the report is written");
+        let report = format!(
+            "# Fuzz counts\n\nWritten by `bash scripts/fuzz.sh` (see [robustness.md](robustness.md)): \
+             seed {seed}, {inputs} mutated inputs a target, a time limit of {} ms an input, \
+             {:.0} s in all, in the dev profile (overflow and undefined-behaviour checks on). \
+             The allocation cap is 8 × the input's size + 64 MiB.\n\n{table}",
+            time_limit.as_millis(),
+            started.elapsed().as_secs_f64()
+        );
+        std::fs::write(&path, report).expect("the report is written");
     }
     if failed {
         eprintln!("fuzz: panics or allocations over the cap (inputs kept in test-artifacts/fuzz/)");
