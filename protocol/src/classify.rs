@@ -151,7 +151,10 @@ impl HeadFile {
             && [&head.out]
                 .into_iter()
                 .chain(head.hidden.as_ref())
-                .all(|d| d.w.len() == d.inputs * d.outputs && d.b.len() == d.outputs)
+                // Checked: a file's sizes may multiply past usize (found by the fuzz test).
+                .all(|d| {
+                    d.inputs.checked_mul(d.outputs) == Some(d.w.len()) && d.b.len() == d.outputs
+                })
             && head.out.inputs == width
             && head.out.outputs == head.classes.len()
             && head.classes.len() >= 2;

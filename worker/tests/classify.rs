@@ -126,6 +126,12 @@ fn an_exported_head_predicts_as_before_and_refuses_another_model() {
     assert!(HeadFile::from_json("{\"format\": 1}")
         .unwrap_err()
         .contains("not a head file"));
+    // Sizes whose product overflows (found by the fuzz test): refused, no panic.
+    let mut huge = back.clone();
+    huge.out.inputs = usize::MAX / 2 + 1;
+    huge.out.outputs = 2;
+    let message = HeadFile::from_json(&serde_json::to_string(&huge).unwrap()).unwrap_err();
+    assert!(message.contains("do not fit together"), "{message}");
 }
 
 #[test]
