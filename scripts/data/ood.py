@@ -4,33 +4,27 @@
     python3 ood.py --words DATA/tasks/words.txt --out static/models/lab-ood.jsonl
 
 Needs `wordfreq` (PyPI; code Apache-2.0, word-frequency data CC-BY-SA 4.0: the word lists below that
-come from it are shared under CC-BY-SA 4.0). Writes {"task","prefix","input","target","source"} per line,
+come from it are shared under CC-BY-SA 4.0). Writes {"task","prefix","input","target","set"} per line,
 the format of lab-sample.jsonl plus where the example comes from:
 
-- reverse / sort on word lists (source "common-words"): 1-10 words drawn from wordfreq's 3,000 most
-  common English words that are NOT in the training word list (DATA/tasks/words.txt), without
-  single letters other than "a" and "i" and without CLASSROOM_BLOCKLIST, a third of the lists with
-  one word repeated;
-- reverse on everyday sentences written for this set (source "sentences");
-- spam or ham on short, modern messages written for this set (source "messages").
+- reverse / sort on word lists (set "common-words"): 1-10 words drawn from the common words held
+  out of training (common_words.held_out: ranks 300-3,000 of wordfreq's list, one in five), checked
+  against the training word list (DATA/tasks/words.txt), a third of the lists with one word repeated;
+- reverse on everyday sentences written for this set (set "sentences");
+- spam or ham on short, modern messages written for this set (set "messages").
 
 A pure function of the word list, wordfreq's data and SEED: re-running gives identical bytes.
 """
 import argparse
 import json
 import random
-import re
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common_words  # noqa: E402
+
 SEED = "2026:ood"
-# Left out of a list a class will see projected: swearing, sex, violence, religion, identity.
-CLASSROOM_BLOCKLIST = set("""
-shit fuck fucking fucked sex sexy sexual hell damn ass bitch dick gay porn nude naked penis pussy cock
-boobs crap bullshit murder kill killed killing dead death gun guns stupid dumb hate god lord jesus christ
-church muslim jewish drug drugs weed rape racist
-""".split())
-TOP = 3000
 LISTS_PER_TASK = 100
 
 # Written for this set: the kind of sentence a teacher types in front of a class.
@@ -118,36 +112,36 @@ def word_lists(words, rng):
         n = 1 + i % 10
         picked = rng.sample(words, n)
         if n >= 2 and i % 3 == 0:
-            picked[rng.randrange(n)] = picked[rng.randrange(n)]  # one word repeated
+            a, b = rng.sample(range(n), 2)
+            picked[a] = picked[b]  # one word repeated
         out.append(picked)
     return out
 
 
 def main() -> int:
-    import wordfreq
-
     ap = argparse.ArgumentParser()
     ap.add_argument("--words", required=True, type=Path, help="the training word list (build.py's words.txt)")
     ap.add_argument("--out", required=True, type=Path)
     args = ap.parse_args()
     trained = set(args.words.read_text(encoding="utf-8").split())
-    # Single letters other than "a" and "i" are pieces of contractions (s, t, d, m).
-    common = [w for w in wordfreq.top_n_list("en", TOP)
-              if re.fullmatch(r"[a-z]+", w) and w not in trained and w not in CLASSROOM_BLOCKLIST
-              and (len(w) > 1 or w in ("a", "i"))]
+    sentence_words = {w for s in SENTENCES for w in s.split()}
+    ranked = common_words.common(common_words.COMMON_TOP)
+    held = common_words.held_out(ranked, keep=sentence_words)
+    common = [w for w in ranked if w in held]
+    assert common and not any(w in trained for w in common), "a held-out word is in the training list"
     rng = random.Random(SEED)
     rows = []
     for task, prefix in (("reverse", "reverse words:"), ("sort", "sort words:")):
         for words in word_lists(common, rng):
             target = " ".join(reversed(words)) if task == "reverse" else " ".join(sorted(words))
             rows.append({"task": task, "prefix": prefix, "input": " ".join(words), "target": target,
-                         "source": "common-words"})
+                         "set": "common-words"})
     for s in SENTENCES:
         rows.append({"task": "reverse", "prefix": "reverse words:", "input": s,
-                     "target": " ".join(reversed(s.split())), "source": "sentences"})
+                     "target": " ".join(reversed(s.split())), "set": "sentences"})
     for label, text in MESSAGES:
         rows.append({"task": "spam", "prefix": "spam or ham:", "input": text, "target": label,
-                     "source": "messages"})
+                     "set": "messages"})
     args.out.write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
     print(f"{len(rows)} examples ({len(common)} common words outside the training list) -> {args.out}")
     return 0

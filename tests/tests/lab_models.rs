@@ -8,7 +8,7 @@
 
 use e2e::manager::{held, output_text, run_greedy, use_catalog_model};
 use e2e::{repo_root, Page};
-use protocol::manifest::{Manifest, Measured, Tally};
+use protocol::manifest::{score_key, Manifest, Measured, Tally};
 use protocol::tasks::Tasks;
 use protocol::Arch;
 use serde_json::{json, Value};
@@ -21,6 +21,8 @@ fn manifest() -> Manifest {
 
 struct Example {
     task: String,
+    /// The out-of-distribution set, if it is from one.
+    set: Option<String>,
     input: String,
     target: String,
 }
@@ -37,6 +39,7 @@ fn sample(manifest: &Manifest) -> Vec<Example> {
             let s = |k: &str| v[k].as_str().unwrap().to_string();
             Example {
                 task: s("task"),
+                set: v["set"].as_str().map(String::from),
                 input: s("input"),
                 target: s("target"),
             }
@@ -57,7 +60,8 @@ async fn scores(page: &Page, sample: &[Example]) -> Measured {
         page.set_value("#temperature", "0").await;
         let (_, settings) = page.generate(60).await;
         assert_eq!(settings["temperature"], json!(0.0), "greedy, as measured");
-        tally.add(&ex.task, &output_text(page).await, &ex.target);
+        let key = score_key(&ex.task, ex.set.as_deref());
+        tally.add(&key, &output_text(page).await, &ex.target);
     }
     tally.measured()
 }

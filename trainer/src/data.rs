@@ -22,9 +22,18 @@ pub struct TaskExample {
     pub prefix: String,
     pub input: String,
     pub target: String,
+    /// The out-of-distribution set it comes from (`scripts/data/ood.py`);
+    /// `None` for the held-out data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<String>,
 }
 
 impl TaskExample {
+    /// What it is scored under (`protocol::manifest::score_key`).
+    pub fn score_key(&self) -> String {
+        protocol::manifest::score_key(&self.task, self.set.as_deref())
+    }
+
     /// T5's encoder text (and the start of GPT-2's prompt).
     pub fn source(&self) -> String {
         if self.prefix.is_empty() || self.prefix.ends_with(char::is_whitespace) {
@@ -91,6 +100,11 @@ impl DataDir {
 
     pub fn tasks(&self, split: &str) -> PathBuf {
         self.0.join("tasks").join(format!("{split}.jsonl"))
+    }
+
+    /// Words whose tokens the compact vocabulary keeps, one a line (optional).
+    pub fn cover(&self) -> PathBuf {
+        self.0.join("tasks").join("cover.txt")
     }
 }
 

@@ -133,14 +133,15 @@ pub fn score_tasks(
     let mut tally = Tally::default();
     let mut samples: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
     for ex in tasks {
-        if tally.examples(&ex.task) >= opts.max_per_task {
+        let key = ex.score_key();
+        if tally.examples(&key) >= opts.max_per_task {
             continue;
         }
         let target = ex.target.trim();
         let max_new_tokens = opts.max_new_tokens(session, ex, target)?;
         let output = greedy(session, &prompt(session, ex), max_new_tokens)?;
-        tally.add(&ex.task, &output, target);
-        let kept = samples.entry(ex.task.clone()).or_default();
+        tally.add(&key, &output, target);
+        let kept = samples.entry(key).or_default();
         if kept.len() < opts.samples {
             kept.push((prompt(session, ex), target.to_string(), output));
         }

@@ -108,6 +108,9 @@ struct Corpus {
     pretrain_valid: Option<Vec<u32>>,
     tasks_train: Option<Vec<TokenizedTask>>,
     tasks_valid: Option<Vec<TokenizedTask>>,
+    /// Ids of `tasks/cover.txt`'s words, as they appear after a space: every
+    /// word of the task lists can be written, even one no example uses.
+    cover: Vec<u32>,
     files: Vec<FileRecord>,
     seconds: f64,
 }
@@ -178,11 +181,27 @@ fn load_corpus(opts: &RunOptions, tokenizer: &Tokenizer) -> Result<Corpus> {
     };
     let tasks_train = tasks("train")?;
     let tasks_valid = tasks("valid")?;
+    let mut cover = Vec::new();
+    if dir.cover().exists() {
+        files.push(data::file_record(&dir.cover())?);
+        let text = std::fs::read_to_string(dir.cover())?;
+        for word in text.split_whitespace() {
+            // GPT-2 sees a word after a space as " word"; T5's pieces start with "▁" anyway.
+            let spaced = match opts.model {
+                ModelConfig::Gpt2(_) => format!(" {word}"),
+                ModelConfig::T5(_) => word.to_string(),
+            };
+            cover.extend(data::encode(tokenizer, &spaced)?);
+        }
+        cover.sort_unstable();
+        cover.dedup();
+    }
     Ok(Corpus {
         pretrain_train,
         pretrain_valid,
         tasks_train,
         tasks_valid,
+        cover,
         files,
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -218,7 +237,7 @@ fn build_vocab(opts: &RunOptions, corpus: &Corpus) -> Result<CompactVocab> {
         count(a)?;
         count(b)?;
     }
-    let specials: Vec<u32> = match opts.model {
+    let mut specials: Vec<u32> = match opts.model {
         ModelConfig::Gpt2(_) => vec![gpt2::EOS],
         ModelConfig::T5(_) => {
             let sc = span_corruption();
@@ -229,6 +248,13 @@ fn build_vocab(opts: &RunOptions, corpus: &Corpus) -> Result<CompactVocab> {
             s
         }
     };
+    let cover: Vec<u32> = corpus
+        .cover
+        .iter()
+        .copied()
+        .filter(|id| !specials.contains(id))
+        .collect();
+    specials.extend(cover);
     Ok(CompactVocab::from_counts(
         &counts,
         &specials,

@@ -31,6 +31,9 @@ pub struct ShipModel {
     /// The fine-tuned output directory (`OUT/finetune`); its sibling
     /// `pretrain/` holds stage 1's recipe.
     pub dir: PathBuf,
+    /// The same fine-tuning from random initialisation (`OUT/finetune` of a
+    /// `--stage finetune` run), scored beside it: what pretraining buys.
+    pub scratch: Option<PathBuf>,
     pub tokenizer_json: Vec<u8>,
 }
 
@@ -39,6 +42,10 @@ pub struct ShipOptions {
     pub data: PathBuf,
     pub to: PathBuf,
     pub sample_per_task: usize,
+    /// The out-of-distribution set (`static/models/lab-ood.jsonl`), scored
+    /// whole; every `ood_every`-th example of each set joins the sample.
+    pub ood: PathBuf,
+    pub ood_every: usize,
     pub eval: EvalOptions,
 }
 
@@ -56,6 +63,37 @@ pub fn floor(score: f64) -> Option<f64> {
 pub fn perplexity_ceiling(perplexity: f64, vocabulary: usize) -> Option<f64> {
     let ceiling = (perplexity * 1.15 * 10.0).ceil() / 10.0;
     (ceiling < vocabulary as f64).then_some(ceiling)
+}
+
+/// Every `every`-th example of each score key (task and set), in file order.
+pub fn every_nth(examples: &[TaskExample], every: usize) -> Vec<TaskExample> {
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    examples
+        .iter()
+        .filter(|ex| {
+            let n = count.entry(ex.score_key()).or_default();
+            *n += 1;
+            (*n - 1).is_multiple_of(every.max(1))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Scores as the manifest holds them.
+fn scores_json(tasks: &BTreeMap<String, eval::TaskScore>) -> Value {
+    tasks
+        .iter()
+        .map(|(t, s)| {
+            let v = json!({
+                "examples": s.examples,
+                "exact_match": s.exact_match,
+                "word_accuracy": s.word_accuracy,
+                "samples": s.samples,
+            });
+            (t.clone(), v)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// The first `per_task` held-out examples of each task, in file order.
@@ -118,6 +156,7 @@ fn ship_model(
     m: &ShipModel,
     opts: &ShipOptions,
     sample: &[TaskExample],
+    ood: &[TaskExample],
     text: &[String],
 ) -> Result<Value> {
     let stages = stage_recipes(&m.dir)?;
@@ -177,6 +216,29 @@ fn ship_model(
         .collect();
     let sample_mean = sample_scores.values().sum::<f64>() / sample_scores.len().max(1) as f64;
     let text_ppl = eval::perplexity(&session, text, usize::MAX)?;
+    let ood_scores = eval::score_tasks(&session, ood, &all)?;
+    let from_scratch = match &m.scratch {
+        Some(dir) => {
+            let recipe = read_json(&dir.join("recipe.json"))?;
+            if recipe["options"]["init"] != Value::Null || recipe["stage"] != "finetune" {
+                bail!(
+                    "{} is not a fine-tuning run from random initialisation",
+                    dir.display()
+                )
+            }
+            let report = eval::evaluate(dir, &opts.data, &m.tokenizer_json, &opts.eval)?;
+            let session = eval::load_session(dir, &m.tokenizer_json)?;
+            json!({
+                "held_out": scores_json(&report.tasks),
+                "mean_exact_match": report.mean_exact_match,
+                "perplexity": report.perplexity,
+                "out_of_distribution": scores_json(&eval::score_tasks(&session, ood, &all)?),
+                "finetune": stage_summary(&recipe),
+                "training_seconds": recipe["report"]["seconds"],
+            })
+        }
+        None => Value::Null,
+    };
 
     let seconds = |r: &Value| r["report"]["seconds"].as_f64().unwrap_or(0.0);
     // Every phase counts, continued runs included.
@@ -215,14 +277,12 @@ fn ship_model(
             "total": pre_s.unwrap_or(0.0) + fine_s,
         },
         "scores": {
-            "held_out": report.tasks.iter().map(|(t, s)| (t.clone(), json!({
-                "examples": s.examples,
-                "exact_match": s.exact_match,
-                "word_accuracy": s.word_accuracy,
-                "samples": s.samples,
-            }))).collect::<BTreeMap<_, _>>(),
+            "held_out": scores_json(&report.tasks),
             "mean_exact_match": report.mean_exact_match,
             "perplexity": report.perplexity,
+            "out_of_distribution": scores_json(&ood_scores),
+            // The same fine-tuning budget from random initialisation.
+            "from_scratch": from_scratch,
         },
         "sample": {
             "exact_match": sample_scores,
@@ -241,7 +301,13 @@ fn ship_model(
 pub fn ship(opts: &ShipOptions) -> Result<Value> {
     let data = data::DataDir(opts.data.clone());
     let valid = data::read_tasks(&data.tasks("valid"))?;
-    let sample = sample(&valid, opts.sample_per_task);
+    let ood = data::read_tasks(&opts.ood)?;
+    if ood.iter().any(|ex| ex.set.is_none()) {
+        bail!("{}: every example needs its \"set\"", opts.ood.display())
+    }
+    let ood_sample = every_nth(&ood, opts.ood_every);
+    let in_distribution = sample(&valid, opts.sample_per_task);
+    let sample = [in_distribution.as_slice(), &ood_sample].concat();
     std::fs::create_dir_all(&opts.to)?;
     let mut lines = String::new();
     for ex in &sample {
@@ -258,7 +324,7 @@ pub fn ship(opts: &ShipOptions) -> Result<Value> {
     let models = opts
         .models
         .iter()
-        .map(|m| ship_model(m, opts, &sample, &text))
+        .map(|m| ship_model(m, opts, &sample, &ood, &text))
         .collect::<Result<Vec<_>>>()?;
     let data_manifest = read_json(&opts.data.join("manifest.json")).ok();
     let manifest = json!({
@@ -272,6 +338,12 @@ pub fn ship(opts: &ShipOptions) -> Result<Value> {
             "file": SAMPLE,
             "per_task": opts.sample_per_task,
             "examples": sample.len(),
+            "out_of_distribution": {
+                "file": opts.ood.file_name().and_then(|n| n.to_str()),
+                "examples": ood.len(),
+                "in_sample": ood_sample.len(),
+                "every": opts.ood_every,
+            },
             "text": TEXT_SAMPLE,
             "text_paragraphs": text.len(),
             "scoring": "greedy output, trimmed, equal to the target (accuracy for spam/ham)",

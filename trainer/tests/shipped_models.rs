@@ -58,7 +58,8 @@ fn below_floors(
     let sample: Vec<TaskExample> = sample
         .iter()
         .filter(|ex| {
-            let has = |f: &BTreeMap<String, Option<f64>>| matches!(f.get(&ex.task), Some(Some(_)));
+            let has =
+                |f: &BTreeMap<String, Option<f64>>| matches!(f.get(&ex.score_key()), Some(Some(_)));
             floors.mean_floor.is_some() || has(&floors.floors) || has(&floors.word_floors)
         })
         .cloned()
@@ -203,6 +204,7 @@ fn lab_label_words_are_the_trained_answers_and_the_chart_classifies() {
                     prefix: String::new(),
                     input: "x".into(),
                     target: label.trim().into(),
+                    set: None,
                 };
                 let (_, _, mut target) =
                     trainer::run::tokenize_tasks(&session.tokenizer, &config, vec![trained])

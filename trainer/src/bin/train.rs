@@ -155,8 +155,20 @@ struct ShipArgs {
     /// The fine-tuned GPT-2 (e.g. out/gpt2/finetune).
     #[arg(long, value_name = "DIR")]
     gpt2: PathBuf,
+    /// The T5 fine-tuned the same way from random initialisation.
+    #[arg(long, value_name = "DIR")]
+    t5_scratch: Option<PathBuf>,
+    /// The GPT-2 fine-tuned the same way from random initialisation.
+    #[arg(long, value_name = "DIR")]
+    gpt2_scratch: Option<PathBuf>,
     #[arg(long, value_name = "DIR", default_value = "data")]
     data: PathBuf,
+    /// The out-of-distribution set (scripts/data/ood.py) [default: static/models/lab-ood.jsonl]
+    #[arg(long, value_name = "FILE")]
+    ood: Option<PathBuf>,
+    /// Every N-th example of each out-of-distribution set joins the sample.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    ood_every: usize,
     /// [default: static/models]
     #[arg(long, value_name = "DIR")]
     to: Option<PathBuf>,
@@ -314,15 +326,22 @@ fn eval(args: EvalArgs) -> Result<()> {
 /// `train ship`: the fine-tuned pair into `static/models/` with its manifest.
 fn ship(args: ShipArgs) -> Result<()> {
     let mut models = Vec::new();
-    for (arch, id, label, dir) in [
-        (Arch::T5, "lab-t5", "Lab T5", args.t5),
-        (Arch::Gpt2, "lab-gpt2", "Lab GPT-2", args.gpt2),
+    for (arch, id, label, dir, scratch) in [
+        (Arch::T5, "lab-t5", "Lab T5", args.t5, args.t5_scratch),
+        (
+            Arch::Gpt2,
+            "lab-gpt2",
+            "Lab GPT-2",
+            args.gpt2,
+            args.gpt2_scratch,
+        ),
     ] {
         models.push(ShipModel {
             arch,
             id: id.into(),
             label: label.into(),
             dir,
+            scratch,
             tokenizer_json: read(&shipped_tokenizer(arch))?,
         });
     }
@@ -331,6 +350,10 @@ fn ship(args: ShipArgs) -> Result<()> {
         data: args.data,
         to: args.to.unwrap_or_else(|| repo_file("static/models")),
         sample_per_task: args.sample_per_task,
+        ood: args
+            .ood
+            .unwrap_or_else(|| repo_file("static/models/lab-ood.jsonl")),
+        ood_every: args.ood_every,
         eval: EvalOptions {
             max_per_task: args.max_per_task,
             perplexity_tokens: args.ppl_tokens,
