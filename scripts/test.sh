@@ -36,6 +36,6 @@ fi
 ls -l dist/*.wasm
 
 step "end-to-end tests in headless Chromium"
-timeout 900 cargo test -p e2e --locked -- --test-threads=1
+timeout 1500 cargo test -p e2e --locked -- --test-threads=1
 
 step "all tests passed"

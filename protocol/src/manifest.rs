@@ -50,6 +50,23 @@ pub struct Scores {
     /// Task id (without the `lab_` of `tasks.json`) -> its scores.
     pub held_out: BTreeMap<String, TaskScore>,
     pub mean_exact_match: f64,
+    /// [`score_key`] ("reverse (sentences)") -> scores on the
+    /// out-of-distribution set: what a class types.
+    #[serde(default)]
+    pub out_of_distribution: BTreeMap<String, TaskScore>,
+    /// The same fine-tuning from random initialisation.
+    #[serde(default)]
+    pub from_scratch: Option<ScratchScores>,
+}
+
+/// A model fine-tuned with the same data and steps, but from random
+/// weights instead of the pretrained checkpoint.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ScratchScores {
+    pub held_out: BTreeMap<String, TaskScore>,
+    pub mean_exact_match: f64,
+    #[serde(default)]
+    pub out_of_distribution: BTreeMap<String, TaskScore>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

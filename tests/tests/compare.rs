@@ -261,15 +261,31 @@ async fn compare_runs_both_models_as_the_playground_would_and_measures_them() {
     .await;
     page.screenshot("mixed-batch").await;
 
-    // The shipped pair's held-out scores come from the manifest.
-    page.wait_for("the shipped scores", 10, || async {
-        page.attr(
-            "#shipped-scores tr[data-task='reverse'] td[data-arch='t5']",
-            "data-exact",
-        )
-        .await
-    })
-    .await;
+    // The shipped pair's held-out and everyday scores come from the manifest.
+    let manifest: protocol::manifest::Manifest = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("static/models/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let t5 = manifest.model("lab-t5").unwrap();
+    let cell = |table: &str, task: &str, arch: &str| {
+        format!("{table} tr[data-task='{task}'] td[data-arch='{arch}']")
+    };
+    let shown = |selector: String| {
+        let page = &page;
+        async move {
+            page.wait_for("a score cell", 10, || async {
+                page.attr(&selector, "data-exact").await
+            })
+            .await
+            .parse::<f64>()
+            .unwrap()
+        }
+    };
+    let held_out = shown(cell("#shipped-scores", "reverse", "t5")).await;
+    assert_eq!(held_out, t5.scores.held_out["reverse"].exact_match);
+    let key = "reverse (sentences)";
+    let everyday = shown(cell("#everyday-scores", key, "t5")).await;
+    assert_eq!(everyday, t5.scores.out_of_distribution[key].exact_match);
 
     // A share link opens the Compare view with its input.
     let link = page.share_link().await;

@@ -6,7 +6,6 @@ use leptos::prelude::*;
 use protocol::Arch;
 
 mod figures;
-mod pretraining;
 pub mod scores;
 pub mod state;
 

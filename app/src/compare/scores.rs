@@ -3,8 +3,10 @@
 //! measured answer to "how does a decoder-only model do on
 //! sequence-to-sequence tasks?"
 
+use std::collections::BTreeMap;
+
 use leptos::prelude::*;
-use protocol::manifest::{Manifest, ManifestModel};
+use protocol::manifest::{Manifest, ManifestModel, TaskScore};
 
 use crate::fetch::fetch_text;
 use crate::model_panel::group_digits;
@@ -35,21 +37,58 @@ pub fn Scores() -> impl IntoView {
     }
 }
 
+/// The score keys of several tables, in first-seen order.
+pub fn keys<'a>(tables: impl Iterator<Item = &'a BTreeMap<String, TaskScore>>) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for key in tables.flat_map(|t| t.keys()) {
+        if !all.contains(key) {
+            all.push(key.clone());
+        }
+    }
+    all
+}
+
+pub fn percent(v: Option<f64>) -> String {
+    v.map(|v| format!("{:.0}%", 100.0 * v))
+        .unwrap_or("—".into())
+}
+
+/// One cell: exact match, words in place, and a bar.
+#[component]
+pub fn ScoreCell(score: Option<TaskScore>, #[prop(into)] arch: String) -> impl IntoView {
+    let exact = score.as_ref().map(|s| s.exact_match);
+    let words = score.as_ref().map(|s| s.word_accuracy);
+    view! {
+        <td data-arch=arch data-exact=exact.map(|v| v.to_string())>
+            {percent(exact)}
+            <span class="muted">{format!(" exact · {} words", percent(words))}</span>
+            <span class="meter" style=format!("width: {:.1}%", 100.0 * exact.unwrap_or(0.0))></span>
+        </td>
+    }
+}
+
+/// Rows of one score table per model, a row a score key.
+fn score_rows(
+    models: &[ManifestModel],
+    table: fn(&ManifestModel) -> &BTreeMap<String, TaskScore>,
+) -> impl IntoView {
+    keys(models.iter().map(table))
+        .into_iter()
+        .map(|task| {
+            view! {
+                <tr data-task=task.clone()>
+                    <th>{task.clone()}</th>
+                    {models.iter().map(|m| view! {
+                        <ScoreCell score=table(m).get(&task).cloned() arch=m.arch.as_str()/>
+                    }).collect_view()}
+                </tr>
+            }
+        })
+        .collect_view()
+}
+
 #[component]
 fn ScoreTable(models: Vec<ManifestModel>) -> impl IntoView {
-    let tasks: Vec<String> = models
-        .iter()
-        .flat_map(|m| m.scores.held_out.keys().cloned())
-        .fold(Vec::new(), |mut all, t| {
-            if !all.contains(&t) {
-                all.push(t);
-            }
-            all
-        });
-    let percent = |v: Option<f64>| {
-        v.map(|v| format!("{:.0}%", 100.0 * v))
-            .unwrap_or("—".into())
-    };
     let name = |m: &ManifestModel| {
         if m.label.is_empty() {
             m.id.clone()
@@ -57,6 +96,10 @@ fn ScoreTable(models: Vec<ManifestModel>) -> impl IntoView {
             m.label.clone()
         }
     };
+    let has_everyday = models
+        .iter()
+        .any(|m| !m.scores.out_of_distribution.is_empty());
+    let columns = (models.len() + 1).to_string();
     view! {
         <section class="panel" id="shipped-scores">
             <h2>"The shipped pair on held-out examples"</h2>
@@ -75,22 +118,7 @@ fn ScoreTable(models: Vec<ManifestModel>) -> impl IntoView {
                     }).collect_view()}</tr>
                 </thead>
                 <tbody>
-                    {tasks.into_iter().map(|task| view! {
-                        <tr data-task=task.clone()>
-                            <th>{task.clone()}</th>
-                            {models.iter().map(|m| {
-                                let score = m.scores.held_out.get(&task);
-                                let exact = score.map(|s| s.exact_match);
-                                view! {
-                                    <td data-arch=m.arch.as_str() data-exact=exact.map(|v| v.to_string())>
-                                        {percent(exact)}
-                                        <span class="muted">{format!(" exact · {} words", percent(score.map(|s| s.word_accuracy)))}</span>
-                                        <span class="meter" style=format!("width: {:.1}%", 100.0 * exact.unwrap_or(0.0))></span>
-                                    </td>
-                                }
-                            }).collect_view()}
-                        </tr>
-                    }).collect_view()}
+                    {score_rows(&models, |m| &m.scores.held_out)}
                     <tr><th>"Mean exact match"</th>{models.iter().map(|m| view! {
                         <td>{percent(Some(m.scores.mean_exact_match))}</td>
                     }).collect_view()}</tr>
@@ -101,6 +129,15 @@ fn ScoreTable(models: Vec<ManifestModel>) -> impl IntoView {
                         let t = &m.training_seconds;
                         view! { <td>{format!("{:.0} min ({:.0} + {:.0})", t.total / 60.0, t.pretrain / 60.0, t.finetune / 60.0)}</td> }
                     }).collect_view()}</tr>
+                </tbody>
+                <tbody id="everyday-scores">
+                    <Show when=move || has_everyday>
+                        <tr class="section"><th colspan=columns.clone()>
+                            "On everyday input: word lists made only of common words no training example used \
+                             (common-words), everyday sentences (sentences), short modern messages (messages)"
+                        </th></tr>
+                    </Show>
+                    {score_rows(&models, |m| &m.scores.out_of_distribution)}
                 </tbody>
             </table>
         </section>

@@ -96,7 +96,7 @@ pub fn Applications() -> impl IntoView {
                 </div>
             }).collect_view()}
             <p class="hint">
-                "The lab's pair were fine-tuned on the lab's six tasks only; the original prefixes and \
+                "The lab's pair were fine-tuned on the lab's five tasks only; the original prefixes and \
                  formats (translation, summaries, GLUE) are for t5-small, flan-t5 and gpt2: load one below \
                  and its tasks appear here."
             </p>

@@ -64,7 +64,7 @@ pub fn MixedTasks() -> impl IntoView {
             <MixedBatch/>
             <p class="hint">
                 "The shipped pair were fine-tuned exactly so: minibatches of 32 examples drawn from all \
-                 six tasks at once (the recipe, with every option, is in models/manifest.json). Their \
+                 five tasks at once (the recipe, with every option, is in models/manifest.json). Their \
                  held-out scores per task:"
             </p>
             <Scores/>
