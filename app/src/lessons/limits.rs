@@ -46,7 +46,7 @@ fn Measured(models: Vec<ManifestModel>) -> impl IntoView {
         </ul>
         <p class="hint" id="limits-size">
             {format!("Both are tiny: {:.1} M (T5) and {:.1} M (GPT-2) parameters besides the embeddings, \
-                trained {:.0} and {:.0} minutes on two CPU cores. At this size the pair can show that both \
+                trained {:.0} and {:.0} minutes on the project's two-core machine. At this size the pair can show that both \
                 designs learn the same seq2seq tasks from the same data, and what each costs per token; it \
                 cannot show how the gap changes with scale, long inputs or far more pretraining.",
                 params(&t5), params(&gpt2), t5.training_seconds.total / 60.0, gpt2.training_seconds.total / 60.0)}
