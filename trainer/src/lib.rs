@@ -3,6 +3,7 @@
 //! then multi-task fine-tuning, exported as GGUF + `config.json` that load
 //! through the worker's `Session::load`. Native only: not part of the page.
 
+pub mod corpus;
 pub mod data;
 pub mod eval;
 pub mod export;

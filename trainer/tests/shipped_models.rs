@@ -208,7 +208,7 @@ fn lab_label_words_are_the_trained_answers_and_the_chart_classifies() {
                     set: None,
                 };
                 let (_, _, mut target) =
-                    trainer::run::tokenize_tasks(&session.tokenizer, &config, vec![trained])
+                    trainer::corpus::tokenize_tasks(&session.tokenizer, &config, vec![trained])
                         .unwrap()
                         .remove(0);
                 target.pop(); // end of text

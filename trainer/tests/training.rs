@@ -6,9 +6,10 @@ mod common;
 
 use common::*;
 use protocol::Arch;
+use trainer::corpus::tokenize_tasks;
 use trainer::eval::{evaluate, EvalOptions};
 use trainer::model::ModelConfig;
-use trainer::run::{run, tokenize_tasks, Stage};
+use trainer::run::{run, Stage};
 use trainer::{data, gpt2, t5};
 
 fn recipe(dir: &std::path::Path) -> serde_json::Value {
