@@ -25,6 +25,10 @@ cargo clippy --workspace --exclude e2e --exclude trainer --all-targets --locked 
 step "native tests"
 cargo test --workspace --exclude e2e --locked
 
+step "the worker's kernels in wasm SIMD128 (Node)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p worker --test kernels --locked --target wasm32-unknown-unknown
+
 step "release page build (trunk, wasm SIMD128)"
 trunk build --release
 # Prove SIMD made it into the worker: its wasm must contain v128 instructions.

@@ -230,7 +230,8 @@ fn ModelCard() -> impl IntoView {
             let ready_ms = models.first_ready_ms.get().unwrap_or(0.0);
             view! {
                 <dl id="model-info" class="card" data-arch=m.arch.as_str() data-name=m.name.clone()
-                    data-params=m.parameters.to_string() data-from-cache=from_cache.to_string()
+                    data-params=m.parameters.to_string() data-memory-bytes=m.memory_bytes.to_string()
+                    data-from-cache=from_cache.to_string()
                     data-not-stored=not_stored.to_string()
                     data-ready-ms=format!("{ready_ms:.0}")>
                     <dt>"In the playground"</dt><dd>{m.name.clone()}</dd>
@@ -239,6 +240,7 @@ fn ModelCard() -> impl IntoView {
                     <dt>"Shape"</dt>
                     <dd>{format!("{} layers × {} wide, vocab {}, context {}", m.layers, m.hidden_size, m.vocab_size, m.context_length)}</dd>
                     <dt>"Tensor types"</dt><dd>{types}</dd>
+                    <dt>"Memory"</dt><dd>{format!("{} once built", bytes(m.memory_bytes))}</dd>
                     <dt>"Files"</dt><dd id="model-files">{sources}</dd>
                 </dl>
             }

@@ -1,26 +1,50 @@
-//! Speed of the same model files in the browser (wasm, SIMD128) and natively
-//! (`lab`), in one run on one machine. Run by `scripts/bench.sh`, not by CI.
+//! Speed and memory of the same model files in the browser and natively, in
+//! one run on one machine: the table of `docs/speed.md`. Run by
+//! `scripts/bench.sh` (which builds the three pages), not by CI.
 //!
-//! Models come from `$LAB_HOME/bench-models` (random weights of the real
-//! shapes, made by `reference/make_*_fixtures.py --bench`).
+//! Pages: `dist` (wasm SIMD128, the worker's own q8_0 kernels, what ships),
+//! `dist-candle` (the same with candle's kernels: the "before"), and
+//! `dist-scalar` (no SIMD). Native: `lab` with 1 and 2 threads. Models come
+//! from `$LAB_HOME/bench-models` (`lab bench-models`: random weights of the
+//! real shapes).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use e2e::Page;
 use serde_json::Value;
 
-const PROMPT: &str = "The quick brown fox jumps over the lazy dog while the students watch the";
-const NEW_TOKENS: usize = 64;
+/// 20 gpt2 tokens, 21 t5 tokens.
+const PROMPT: &str =
+    "The quick brown fox jumps over the lazy dog while the students in the class watch the teacher";
+const NEW_TOKENS: usize = 32;
 
-struct Speed {
-    prefill: f64,
-    decode: f64,
+/// One generate's figures.
+#[derive(Clone, Copy)]
+struct Run {
+    prompt_tokens: f64,
+    prefill_ms: f64,
+    decode_tok_s: f64,
 }
 
-fn native(lab: &str, model: &PathBuf, config: Option<&PathBuf>) -> Speed {
+impl Run {
+    fn total_ms(&self) -> f64 {
+        self.prefill_ms + NEW_TOKENS as f64 / self.decode_tok_s * 1000.0
+    }
+}
+
+/// A page's figures for one model: the first generate after load, a warm
+/// one, and the worker's measured memory for the built model.
+struct Browser {
+    first: Run,
+    warm: Run,
+    memory_bytes: f64,
+}
+
+fn native(lab: &Path, model: &Path, config: Option<&PathBuf>, threads: usize) -> Run {
     let mut cmd = Command::new(lab);
-    cmd.args(["generate", "--json", "--prompt", PROMPT, "--max-new-tokens"])
+    cmd.env("RAYON_NUM_THREADS", threads.to_string())
+        .args(["generate", "--json", "--prompt", PROMPT, "--max-new-tokens"])
         .arg(NEW_TOKENS.to_string())
         .arg("--model")
         .arg(model);
@@ -34,13 +58,31 @@ fn native(lab: &str, model: &PathBuf, config: Option<&PathBuf>) -> Speed {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    Speed {
-        prefill: v["prefill_tok_s"].as_f64().unwrap(),
-        decode: v["decode_tok_s"].as_f64().unwrap(),
+    let tokens = v["prompt_ids"]
+        .as_array()
+        .map_or(f64::NAN, |a| a.len() as f64);
+    Run {
+        prompt_tokens: tokens,
+        prefill_ms: tokens / v["prefill_tok_s"].as_f64().unwrap() * 1000.0,
+        decode_tok_s: v["decode_tok_s"].as_f64().unwrap(),
     }
 }
 
-async fn browser(page: &Page, file: &str, config: Option<&str>, tokenizer: &str) -> Speed {
+async fn generate(page: &Page) -> Run {
+    page.generate(600).await;
+    if let Some(error) = page.text("#error").await {
+        panic!("the generation failed: {error}");
+    }
+    eprintln!("  {}", page.text("#run-stats").await.unwrap_or_default());
+    let num = |v: Option<String>| v.and_then(|s| s.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    Run {
+        prompt_tokens: num(page.attr("#run-stats", "data-prompt-tokens").await),
+        prefill_ms: num(page.attr("#run-stats", "data-prefill-ms").await),
+        decode_tok_s: num(page.attr("#run-stats", "data-decode-tok-s").await),
+    }
+}
+
+async fn browser(page: &Page, file: &str, config: Option<&str>, tokenizer: &str) -> Browser {
     page.set_value("#weights-url", &format!("bench/{file}"))
         .await;
     page.set_value(
@@ -50,23 +92,39 @@ async fn browser(page: &Page, file: &str, config: Option<&str>, tokenizer: &str)
     .await;
     page.set_value("#tokenizer-url", tokenizer).await;
     page.click("#load").await;
-    page.wait_for("loading to finish", 300, || async {
-        (page.text("#load").await.as_deref() == Some("Load model")).then_some(())
+    page.wait_for("the model to be in use", 300, || async {
+        if let Some(error) = page.text("#error").await {
+            panic!("{file} did not load: {error}");
+        }
+        let files = page.text("#model-files").await.unwrap_or_default();
+        files.contains(file).then_some(())
     })
     .await;
-    if let Some(error) = page.text("#error").await {
-        panic!("{file} did not load: {error}");
-    }
     page.set_value("#task-select", "").await;
     page.set_value("#prompt", PROMPT).await;
     page.set_value("#max-new-tokens", &NEW_TOKENS.to_string())
         .await;
-    page.generate(600).await;
-    let num = |v: Option<String>| v.and_then(|s| s.parse::<f64>().ok()).unwrap_or(f64::NAN);
-    Speed {
-        prefill: num(page.attr("#run-stats", "data-prefill-tok-s").await),
-        decode: num(page.attr("#run-stats", "data-decode-tok-s").await),
+    let first = generate(page).await;
+    let warm = generate(page).await;
+    let memory = page.attr("#model-info", "data-memory-bytes").await;
+    Browser {
+        first,
+        warm,
+        memory_bytes: memory.and_then(|m| m.parse().ok()).unwrap_or(f64::NAN),
     }
+}
+
+async fn open(dist: &str, mounts: &[(String, PathBuf)], simd: bool) -> Page {
+    let page = Page::open_dist(e2e::repo_root().join(dist), mounts.to_vec()).await;
+    page.wait_attr("#worker-status", "data-ready", "true", 60)
+        .await;
+    let has = page.attr("#worker-status", "data-simd").await;
+    assert_eq!(
+        has.as_deref(),
+        Some(if simd { "true" } else { "false" }),
+        "{dist}"
+    );
+    page
 }
 
 #[tokio::main]
@@ -81,8 +139,7 @@ async fn main() {
         .map(PathBuf::from)
         .unwrap_or(home.join("target"));
     let lab = target.join("release/lab");
-    let lab = lab.to_str().unwrap();
-    let cases: Vec<(&str, Option<&str>, &str)> = vec![
+    let mut cases: Vec<(&str, Option<&str>, &str)> = vec![
         ("gpt2-124M-q8_0.gguf", None, "tokenizers/gpt2.json"),
         ("gpt2-124M-q4_0.gguf", None, "tokenizers/gpt2.json"),
         (
@@ -96,48 +153,51 @@ async fn main() {
             "tokenizers/t5.json",
         ),
     ];
+    if let Ok(only) = std::env::var("BENCH_ONLY") {
+        cases.retain(|c| c.0.contains(&only));
+    }
     let mounts = vec![("bench/".to_string(), models.clone())];
-    let simd = Page::open_with_mounts(mounts.clone()).await;
-    simd.wait_attr("#worker-status", "data-simd", "true", 60)
-        .await;
-    // The same page built without SIMD128 (scripts/bench.sh builds it).
-    let scalar = Page::open_dist(e2e::repo_root().join("dist-scalar"), mounts).await;
-    scalar
-        .wait_attr("#worker-status", "data-ready", "true", 60)
-        .await;
-    let scalar_simd = scalar.attr("#worker-status", "data-simd").await;
-    assert_eq!(
-        scalar_simd.as_deref(),
-        Some("false"),
-        "dist-scalar has SIMD"
-    );
+    let ours = open("dist", &mounts, true).await;
+    let candle = open("dist-candle", &mounts, true).await;
+    let scalar = open("dist-scalar", &mounts, false).await;
     println!(
-        "| model | native prefill / decode tok/s | wasm SIMD prefill / decode | \
-         wasm scalar prefill / decode | wasm / native decode | SIMD / scalar decode |"
+        "| model | runtime | prompt tokens | prefill ms | decode tok/s | \
+         first / warm generate | memory / file |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for (file, config, tokenizer) in cases {
         let path = models.join(file);
-        if !path.exists() {
-            println!("| {file} | missing: make it with the reference script's --bench |");
-            continue;
-        }
-        let config_path = config.map(|c| models.join(c));
-        let n = native(lab, &path, config_path.as_ref());
-        let w = browser(&simd, file, config, tokenizer).await;
-        let sc = browser(&scalar, file, config, tokenizer).await;
-        println!(
-            "| {file} | {:.0} / {:.1} | {:.0} / {:.1} | {:.0} / {:.1} | {:.2} | {:.2} |",
-            n.prefill,
-            n.decode,
-            w.prefill,
-            w.decode,
-            sc.prefill,
-            sc.decode,
-            w.decode / n.decode,
-            w.decode / sc.decode
+        assert!(
+            path.exists(),
+            "{} is missing: run `lab bench-models`",
+            path.display()
         );
+        let file_bytes = std::fs::metadata(&path).unwrap().len() as f64;
+        let config_path = config.map(|c| models.join(c));
+        for threads in [1, 2] {
+            let n = native(&lab, &path, config_path.as_ref(), threads);
+            println!(
+                "| {file} | native, {threads} thread(s) | {:.0} | {:.1} | {:.1} | | |",
+                n.prompt_tokens, n.prefill_ms, n.decode_tok_s
+            );
+        }
+        for (name, page) in [
+            ("wasm SIMD, our kernels", &ours),
+            ("wasm SIMD, candle's kernels", &candle),
+            ("wasm scalar", &scalar),
+        ] {
+            let b = browser(page, file, config, tokenizer).await;
+            println!(
+                "| {file} | {name} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} |",
+                b.warm.prompt_tokens,
+                b.warm.prefill_ms,
+                b.warm.decode_tok_s,
+                b.first.total_ms() / b.warm.total_ms(),
+                b.memory_bytes / file_bytes
+            );
+        }
     }
-    simd.close().await;
+    ours.close().await;
+    candle.close().await;
     scalar.close().await;
 }

@@ -12,8 +12,11 @@ pub mod generation;
 pub mod gguf_header;
 pub mod gpt2;
 pub mod head;
+pub mod kernels;
 pub mod memory;
 pub mod nn;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod random_models;
 pub mod sampling;
 pub mod session;
 pub mod t5;

@@ -1,20 +1,72 @@
 //! The few layers the models share, on candle-core alone.
 
+use std::sync::Arc;
+
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 
+use crate::kernels::{self, Q8Matrix};
+
 /// `x W^T + b` with `W` kept in its file's (possibly quantized) type.
 pub struct Linear {
-    weight: QMatMul,
+    weight: Weight,
     bias: Option<Tensor>,
+}
+
+enum Weight {
+    Candle(QMatMul),
+    /// q8_0 in the browser: [`kernels`]' matmul.
+    Q8(Arc<Q8Matrix>),
 }
 
 impl Linear {
     pub fn new(weight: QTensor, bias: Option<Tensor>) -> Result<Self> {
-        Ok(Self {
-            weight: QMatMul::from_qtensor(weight)?,
-            bias,
-        })
+        let weight = match TokenTable::new(weight)? {
+            TokenTable::Q8(w) => Weight::Q8(w),
+            TokenTable::Candle(w) => Weight::Candle(QMatMul::from_arc(w)?),
+        };
+        Ok(Self { weight, bias })
+    }
+}
+
+/// A token embedding table, looked up row by row and never expanded to f32,
+/// which is also the output layer when the head is tied to it.
+#[derive(Clone)]
+pub enum TokenTable {
+    Candle(Arc<QTensor>),
+    Q8(Arc<Q8Matrix>),
+}
+
+impl TokenTable {
+    pub fn new(table: QTensor) -> Result<Self> {
+        if kernels::IN_USE {
+            if let Some(q8) = Q8Matrix::from_qtensor(&table)? {
+                return Ok(Self::Q8(Arc::new(q8)));
+            }
+        }
+        Ok(Self::Candle(Arc::new(table)))
+    }
+
+    /// `[..., hidden]` rows for `ids` (u32 of any shape).
+    pub fn embedding(&self, ids: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::Candle(t) => t.embedding(ids),
+            Self::Q8(t) => {
+                let mut dims = ids.dims().to_vec();
+                dims.push(t.in_dim());
+                let ids = ids.flatten_all()?.to_vec1::<u32>()?;
+                Tensor::from_vec(t.rows(&ids)?, dims, &Device::Cpu)
+            }
+        }
+    }
+
+    /// The output layer that shares this table's weights.
+    pub fn tied_head(&self) -> Result<Linear> {
+        let weight = match self {
+            Self::Candle(t) => Weight::Candle(QMatMul::from_arc(t.clone())?),
+            Self::Q8(t) => Weight::Q8(t.clone()),
+        };
+        Ok(Linear { weight, bias: None })
     }
 }
 
@@ -24,7 +76,14 @@ impl Module for Linear {
         let dims = xs.dims().to_vec();
         let k = dims[dims.len() - 1];
         let rows = xs.elem_count() / k.max(1);
-        let ys = self.weight.forward(&xs.reshape((rows, k))?)?;
+        let xs = xs.reshape((rows, k))?;
+        let ys = match &self.weight {
+            Weight::Candle(w) => w.forward(&xs)?,
+            Weight::Q8(w) => {
+                let values = xs.flatten_all()?.to_vec1::<f32>()?;
+                Tensor::from_vec(w.matmul(&values, rows), (rows, w.out_dim()), xs.device())?
+            }
+        };
         let mut out_dims = dims;
         let last = out_dims.len() - 1;
         out_dims[last] = ys.dim(1)?;

@@ -38,7 +38,9 @@ pub fn Output() -> impl IntoView {
                 <p id="run-stats" class="stats" data-reason=reason
                     data-generated=stat(|s| s.generated_tokens.to_string())
                     data-decode-tok-s=stat(|s| s.decode_tok_s.to_string())
-                    data-prefill-tok-s=stat(|s| s.prefill_tok_s.to_string())>{status}</p>
+                    data-prefill-tok-s=stat(|s| s.prefill_tok_s.to_string())
+                    data-prefill-ms=stat(|s| s.prefill_ms.to_string())
+                    data-prompt-tokens=stat(|s| s.prompt_tokens.to_string())>{status}</p>
             }
         })
     }

@@ -6,6 +6,7 @@
 //!   lab generate --model FILE --prompt TEXT [--prefix TEXT] [--json] ...
 //!   lab classify --model FILE --task ID --prompt TEXT [--second TEXT] ...
 //!   lab sweep --model FILE --examples static/presets/spam.jsonl ...
+//!   lab bench-models --out DIR
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -62,6 +63,12 @@ mod cli {
         /// Trains a classification head at every layer × pooling on labelled
         /// examples and prints each one's held-out accuracy.
         Sweep(SweepArgs),
+        /// Writes random weights of the real gpt2 (124M) and t5-small shapes
+        /// in q8_0 and q4_0: the benchmark's models (`scripts/bench.sh`).
+        BenchModels {
+            #[arg(long, value_name = "DIR")]
+            out: PathBuf,
+        },
     }
 
     #[derive(Args)]
@@ -169,7 +176,27 @@ mod cli {
             Command::Generate(args) => generate(&args),
             Command::Classify(args) => classify(&args),
             Command::Sweep(args) => sweep(&args),
+            Command::BenchModels { out } => bench_models(&out),
         }
+    }
+
+    fn bench_models(out: &Path) -> Result<()> {
+        use worker::random_models::{gpt2_124m, t5_small, T5_SMALL_CONFIG};
+        std::fs::create_dir_all(out)?;
+        let write = |name: &str, bytes: &[u8]| -> Result<()> {
+            let path = out.join(name);
+            std::fs::write(&path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("{}: {} bytes", path.display(), bytes.len());
+            Ok(())
+        };
+        write("t5-small-config.json", T5_SMALL_CONFIG.as_bytes())?;
+        for dtype in [GgmlDType::Q8_0, GgmlDType::Q4_0] {
+            let name = dtype_name(dtype);
+            write(&format!("gpt2-124M-{name}.gguf"), &gpt2_124m(dtype)?)?;
+            write(&format!("t5-small-{name}.gguf"), &t5_small(dtype)?)?;
+        }
+        Ok(())
     }
 
     fn read(path: &Path) -> Result<Vec<u8>> {

@@ -3,14 +3,12 @@
 //! Hugging Face's names (`h.N.attn.c_attn`, with or without `transformer.`,
 //! config from `config.json`), whose Conv1D weights are stored `[in, out]`.
 
-use std::sync::Arc;
-
-use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{bail, Device, Result, Tensor};
 
 use super::config::Config;
 use super::model::{Attention, Block, Gpt2, Mlp};
-use crate::nn::{LayerNorm, Linear};
+use crate::nn::{LayerNorm, Linear, TokenTable};
 use crate::weights::{quantize_weight, TensorStore};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,7 +118,7 @@ pub fn load(store: TensorStore, config_json: Option<&str>) -> Result<Gpt2> {
     };
     let mut l = Loader { store, layout };
     let (n, eps) = (config.n_embd, config.layer_norm_epsilon);
-    let wte = Arc::new(l.take("token_embd.weight", &[config.vocab_size, n])?);
+    let wte = TokenTable::new(l.take("token_embd.weight", &[config.vocab_size, n])?)?;
     let wpe = l.f32("position_embd.weight", &[config.n_positions, n])?;
     let mut blocks = Vec::new();
     for i in 0..config.n_layer {
@@ -145,9 +143,9 @@ pub fn load(store: TensorStore, config_json: Option<&str>) -> Result<Gpt2> {
         Layout::HuggingFace { .. } => "lm_head.weight",
     };
     let lm_head = if l.store.contains(untied) {
-        QMatMul::from_qtensor(l.store.take_shaped(untied, &[config.vocab_size, n])?)?
+        Linear::new(l.store.take_shaped(untied, &[config.vocab_size, n])?, None)?
     } else {
-        QMatMul::from_arc(wte.clone())?
+        wte.tied_head()?
     };
     Ok(Gpt2::new(
         wte,

@@ -4,14 +4,13 @@
 //! Batches are LEFT padded: a mask marks the real tokens, each row counts its
 //! own positions, so rows of different lengths give the logits they would alone.
 
-use std::sync::Arc;
-
-use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{Device, Module, Result, Tensor};
 
 use super::config::Config;
 use crate::capture::Capture;
-use crate::nn::{causal_key_mask_bias, softmax_last_dim, Activation, LayerNorm, Linear};
+use crate::nn::{
+    causal_key_mask_bias, softmax_last_dim, Activation, LayerNorm, Linear, TokenTable,
+};
 
 pub struct Output {
     /// `[batch, positions, vocab]` (one position with `last_logits_only`).
@@ -145,23 +144,22 @@ impl Block {
 }
 
 pub struct Gpt2 {
-    /// Kept in its file type: looked up row by row, never expanded to f32.
-    wte: Arc<QTensor>,
+    wte: TokenTable,
     wpe: Tensor,
     blocks: Vec<Block>,
     ln_f: LayerNorm,
-    lm_head: QMatMul,
+    lm_head: Linear,
     pub config: Config,
     pub parameters: u64,
 }
 
 impl Gpt2 {
     pub fn new(
-        wte: Arc<QTensor>,
+        wte: TokenTable,
         wpe: Tensor,
         blocks: Vec<Block>,
         ln_f: LayerNorm,
-        lm_head: QMatMul,
+        lm_head: Linear,
         config: Config,
         parameters: u64,
     ) -> Self {

@@ -2,16 +2,14 @@
 //! `lmz/candle-quantized-t5` GGUF files and of `model.safetensors`); the
 //! config always comes from `config.json`.
 
-use std::sync::Arc;
-
-use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::quantized::QTensor;
 use candle_core::{bail, Result, Tensor};
 
 use super::attention::{Attention, RelativeBias};
 use super::block::{Block, FeedForward, Stack};
 use super::config::Config;
 use super::model::T5;
-use crate::nn::{Linear, RmsNorm};
+use crate::nn::{Linear, RmsNorm, TokenTable};
 use crate::weights::TensorStore;
 
 struct Loader<'a> {
@@ -107,14 +105,17 @@ pub fn load(store: TensorStore, config_json: Option<&str>) -> Result<T5> {
         .into_iter()
         .find(|n| l.store.contains(n))
         .unwrap_or("shared.weight");
-    let shared = Arc::new(l.take(shared_name, &[config.vocab_size, config.d_model])?);
+    let shared = TokenTable::new(l.take(shared_name, &[config.vocab_size, config.d_model])?)?;
     let encoder = l.stack("encoder", config.num_layers, false)?;
     let decoder = l.stack("decoder", config.decoder_layers(), true)?;
     // A file's own lm_head wins (flan-t5); otherwise the head is the embedding.
     let lm_head = if l.store.contains("lm_head.weight") {
-        QMatMul::from_qtensor(l.take("lm_head.weight", &[config.vocab_size, config.d_model])?)?
+        Linear::new(
+            l.take("lm_head.weight", &[config.vocab_size, config.d_model])?,
+            None,
+        )?
     } else if config.tie_word_embeddings {
-        QMatMul::from_arc(shared.clone())?
+        shared.tied_head()?
     } else {
         bail!("the config says the head is untied but the file has no lm_head.weight")
     };

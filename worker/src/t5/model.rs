@@ -5,15 +5,12 @@
 //! Batches are RIGHT padded on the encoder side; the encoder mask keeps
 //! padding out of both the encoder's and the decoder's cross-attention.
 
-use std::sync::Arc;
-
-use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{Device, Module, Result, Tensor};
 
 use super::block::{DecoderCache, Stack};
 use super::config::Config;
 use crate::capture::Capture;
-use crate::nn::{causal_bias, key_mask_bias};
+use crate::nn::{causal_bias, key_mask_bias, Linear, TokenTable};
 
 /// Longest input and output, in tokens. Relative positions have no hard
 /// limit, but memory does (attention is quadratic); T5 was trained on 512.
@@ -37,21 +34,20 @@ pub struct DecoderOutput {
 }
 
 pub struct T5 {
-    /// Kept in its file type, looked up row by row.
-    shared: Arc<QTensor>,
+    shared: TokenTable,
     encoder: Stack,
     decoder: Stack,
-    lm_head: QMatMul,
+    lm_head: Linear,
     pub config: Config,
     pub parameters: u64,
 }
 
 impl T5 {
     pub fn new(
-        shared: Arc<QTensor>,
+        shared: TokenTable,
         encoder: Stack,
         decoder: Stack,
-        lm_head: QMatMul,
+        lm_head: Linear,
         config: Config,
         parameters: u64,
     ) -> Self {

@@ -1,0 +1,257 @@
+//! Our own quantized matmul: q8_0 weights times f32 activations, the
+//! arithmetic of candle's q8_0 path (activations quantized to q8_0 blocks,
+//! integer dot products, one scale product a block), laid out for wasm SIMD.
+//!
+//! Why not candle's: in wasm, its dot product converts two f16 scales a
+//! block in software, reloads the activation block for every weight row, and
+//! sums each output's lanes at the end. Here the weights are repacked at load:
+//! the same block of four consecutive rows sits together (128 bytes, then
+//! their four f32 scales), so one activation block meets four rows, the four
+//! sums land in the four lanes of one vector, and the weights stream through
+//! memory in one pass. Natively candle's AVX kernels stay in use;
+//! [`Q8Matrix`] runs there only in tests, through the portable dot product.
+
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{bail, Result};
+use half::f16;
+
+/// Values a q8_0 block holds, and so the unit of every scale.
+pub const BLOCK: usize = 32;
+/// candle's q8_0 block on disk: an f16 scale, then 32 signed bytes.
+const Q8_0_BYTES: usize = 2 + BLOCK;
+/// Weight rows packed together.
+const QUAD: usize = 4;
+
+/// Whether [`Linear`](crate::nn::Linear) uses this module for q8_0 weights:
+/// in the browser, where it is faster than candle's kernels, unless the
+/// build sets `LAB_CANDLE_KERNELS` (the benchmark's "before" page).
+pub const IN_USE: bool =
+    cfg!(target_arch = "wasm32") && option_env!("LAB_CANDLE_KERNELS").is_none();
+
+/// Activations as q8_0 blocks: signed bytes, one f32 scale a [`BLOCK`].
+struct Activations {
+    cols: usize,
+    quants: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl Activations {
+    /// Quantizes `xs` (`rows × cols`) as candle quantizes activations for a
+    /// q8_0 matmul: scale = max |x| / 127 rounded to f16, x / scale rounded.
+    fn quantize(xs: &[f32], rows: usize, cols: usize) -> Self {
+        debug_assert_eq!(xs.len(), rows * cols);
+        debug_assert_eq!(cols % BLOCK, 0);
+        let mut quants = vec![0i8; rows * cols];
+        let mut scales = Vec::with_capacity(rows * cols / BLOCK);
+        for (block, out) in xs.chunks_exact(BLOCK).zip(quants.chunks_exact_mut(BLOCK)) {
+            let amax = block.iter().fold(0f32, |m, x| m.max(x.abs()));
+            let d = amax / 127.0;
+            let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+            for (q, &x) in out.iter_mut().zip(block) {
+                *q = (x * id).round() as i8;
+            }
+            scales.push(f16::from_f32(d).to_f32());
+        }
+        Self {
+            cols,
+            quants,
+            scales,
+        }
+    }
+
+    fn blocks(&self) -> usize {
+        self.cols / BLOCK
+    }
+
+    fn row(&self, r: usize) -> (&[i8], &[f32]) {
+        let b = self.blocks();
+        (
+            &self.quants[r * self.cols..(r + 1) * self.cols],
+            &self.scales[r * b..(r + 1) * b],
+        )
+    }
+}
+
+/// A q8_0 weight `[out, in]`, repacked: for each four rows and each block,
+/// the four rows' 32 bytes one after the other, and their four scales.
+/// Rows past `out` (up to a multiple of four) are zeros.
+pub struct Q8Matrix {
+    rows: usize,
+    cols: usize,
+    quants: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl Q8Matrix {
+    /// `None` for any type but q8_0 (those stay with candle).
+    pub fn from_qtensor(w: &QTensor) -> Result<Option<Self>> {
+        if w.dtype() != GgmlDType::Q8_0 {
+            return Ok(None);
+        }
+        let (rows, cols) = w.shape().dims2()?;
+        let data = w.data()?;
+        if cols % BLOCK != 0 || data.len() != rows * cols / BLOCK * Q8_0_BYTES {
+            bail!("a q8_0 weight of {rows}×{cols} holds {} bytes", data.len())
+        }
+        let blocks = cols / BLOCK;
+        let padded = rows.div_ceil(QUAD) * QUAD;
+        let mut quants = vec![0i8; padded * cols];
+        let mut scales = vec![0f32; padded * blocks];
+        for (i, block) in data.chunks_exact(Q8_0_BYTES).enumerate() {
+            let (row, b) = (i / blocks, i % blocks);
+            let at = (row / QUAD * blocks + b) * QUAD + row % QUAD;
+            scales[at] = f16::from_le_bytes([block[0], block[1]]).to_f32();
+            for (q, &byte) in quants[at * BLOCK..(at + 1) * BLOCK]
+                .iter_mut()
+                .zip(&block[2..])
+            {
+                *q = byte as i8;
+            }
+        }
+        Ok(Some(Self {
+            rows,
+            cols,
+            quants,
+            scales,
+        }))
+    }
+
+    pub fn out_dim(&self) -> usize {
+        self.rows
+    }
+
+    pub fn in_dim(&self) -> usize {
+        self.cols
+    }
+
+    /// Four rows' blocks and scales, packed.
+    fn quad(&self, q: usize) -> (&[i8], &[f32]) {
+        let blocks = self.cols / BLOCK;
+        let per = blocks * QUAD;
+        (
+            &self.quants[q * per * BLOCK..(q + 1) * per * BLOCK],
+            &self.scales[q * per..(q + 1) * per],
+        )
+    }
+
+    /// Rows `ids` as f32, one after the other: the embedding lookup.
+    pub fn rows(&self, ids: &[u32]) -> Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(ids.len() * self.cols);
+        for &id in ids {
+            let id = id as usize;
+            if id >= self.rows {
+                bail!("token id {id} is outside the table of {} rows", self.rows)
+            }
+            let (quants, scales) = self.quad(id / QUAD);
+            for b in 0..self.cols / BLOCK {
+                let at = b * QUAD + id % QUAD;
+                let d = scales[at];
+                out.extend(
+                    quants[at * BLOCK..(at + 1) * BLOCK]
+                        .iter()
+                        .map(|&q| q as f32 * d),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// `xs` (`m × in`) times the weight transposed: `m × out`, row-major.
+    pub fn matmul(&self, xs: &[f32], m: usize) -> Vec<f32> {
+        let n = self.rows;
+        let lhs = Activations::quantize(xs, m, self.cols);
+        let mut out = vec![0f32; m * n];
+        // Four weight rows at a time against every activation row: the four
+        // rows stay in L1 while the activations pass.
+        for q in 0..n.div_ceil(QUAD) {
+            let col = q * QUAD;
+            let take = (n - col).min(QUAD);
+            let w = self.quad(q);
+            for r in 0..m {
+                let sums = dot_4(lhs.row(r), w);
+                out[r * n + col..r * n + col + take].copy_from_slice(&sums[..take]);
+            }
+        }
+        out
+    }
+}
+
+/// One activation row with four packed weight rows: four dot products.
+#[cfg(target_arch = "wasm32")]
+fn dot_4(x: (&[i8], &[f32]), w: (&[i8], &[f32])) -> [f32; 4] {
+    use core::arch::wasm32::*;
+    let ((xq, xd), (wq, wd)) = (x, w);
+    let mut acc = f32x4_splat(0.0);
+    // The integer dot product of one weight block with the activation block.
+    #[inline(always)]
+    unsafe fn block(w: *const i8, x: &[v128; 4]) -> v128 {
+        i32x4_add(
+            i32x4_add(
+                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w), x[0]),
+                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(8)), x[1]),
+            ),
+            i32x4_add(
+                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(16)), x[2]),
+                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(24)), x[3]),
+            ),
+        )
+    }
+    // SAFETY: the activation row holds `xd.len()` blocks; the packed quad
+    // holds four rows of as many blocks and scales (both constructors'
+    // invariants), so every load below stays inside its slice.
+    unsafe {
+        for (b, &dx) in xd.iter().enumerate() {
+            let xp = xq.as_ptr().add(b * BLOCK);
+            let xv = [
+                i16x8_load_extend_i8x8(xp),
+                i16x8_load_extend_i8x8(xp.add(8)),
+                i16x8_load_extend_i8x8(xp.add(16)),
+                i16x8_load_extend_i8x8(xp.add(24)),
+            ];
+            let wp = wq.as_ptr().add(b * QUAD * BLOCK);
+            let (s0, s1) = (block(wp, &xv), block(wp.add(BLOCK), &xv));
+            let (s2, s3) = (block(wp.add(2 * BLOCK), &xv), block(wp.add(3 * BLOCK), &xv));
+            // Transpose-add: lane j of `sums` is row j's whole sum.
+            let s01 = i32x4_add(
+                i32x4_shuffle::<0, 4, 1, 5>(s0, s1),
+                i32x4_shuffle::<2, 6, 3, 7>(s0, s1),
+            );
+            let s23 = i32x4_add(
+                i32x4_shuffle::<0, 4, 1, 5>(s2, s3),
+                i32x4_shuffle::<2, 6, 3, 7>(s2, s3),
+            );
+            let sums = i32x4_add(
+                i32x4_shuffle::<0, 1, 4, 5>(s01, s23),
+                i32x4_shuffle::<2, 3, 6, 7>(s01, s23),
+            );
+            let scales = f32x4_mul(
+                v128_load(wd.as_ptr().add(b * QUAD) as *const v128),
+                f32x4_splat(dx),
+            );
+            acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(sums), scales));
+        }
+    }
+    [
+        f32x4_extract_lane::<0>(acc),
+        f32x4_extract_lane::<1>(acc),
+        f32x4_extract_lane::<2>(acc),
+        f32x4_extract_lane::<3>(acc),
+    ]
+}
+
+/// The portable dot products: the same integer sums and scales.
+#[cfg(not(target_arch = "wasm32"))]
+fn dot_4(x: (&[i8], &[f32]), w: (&[i8], &[f32])) -> [f32; 4] {
+    let ((xq, xd), (wq, wd)) = (x, w);
+    let mut acc = [0f32; 4];
+    for (b, &dx) in xd.iter().enumerate() {
+        let xb = &xq[b * BLOCK..(b + 1) * BLOCK];
+        for (j, a) in acc.iter_mut().enumerate() {
+            let at = b * QUAD + j;
+            let wb = &wq[at * BLOCK..(at + 1) * BLOCK];
+            let s: i32 = xb.iter().zip(wb).map(|(&p, &q)| p as i32 * q as i32).sum();
+            *a += s as f32 * (wd[at] * dx);
+        }
+    }
+    acc
+}

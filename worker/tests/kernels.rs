@@ -1,0 +1,169 @@
+//! `worker::kernels` against candle's own q8_0 matmul (`k_quants::matmul`,
+//! the path QMatMul takes in wasm) on the same weights,
+//! on shapes that are not multiples of the kernel's four rows. Runs natively
+//! (the portable dot product) and in wasm with SIMD128 under Node
+//! (`scripts/test.sh`: `cargo test --target wasm32-unknown-unknown`).
+
+use candle_core::quantized::k_quants::{self, BlockQ8_0, GgmlType};
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+use worker::kernels::Q8Matrix;
+
+#[cfg(not(target_arch = "wasm32"))]
+use std::println as say;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::{console_log as say, wasm_bindgen_test as test};
+
+/// Seeded values in about [-2, 2], with a few large ones so that the
+/// per-block scales differ.
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(6_364_136_223_846_793_005) | 1;
+    (0..n)
+        .map(|i| {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let u = (s >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0;
+            if i % 37 == 0 {
+                u * 8.0
+            } else {
+                u
+            }
+        })
+        .collect()
+}
+
+/// Max |ours - candle's| over max |candle's| for `m × k` times `[n, k]`.
+fn relative_error(m: usize, n: usize, k: usize) -> f32 {
+    let w = values(n * k, 1 + n as u64);
+    let xs = values(m * k, 7 + m as u64);
+    let t = Tensor::from_vec(w.clone(), (n, k), &Device::Cpu).unwrap();
+    let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
+    let ours = Q8Matrix::from_qtensor(&q)
+        .unwrap()
+        .expect("a q8_0 weight")
+        .matmul(&xs, m);
+    let mut blocks = vec![BlockQ8_0::zeros(); n * k / 32];
+    BlockQ8_0::from_float(&w, &mut blocks);
+    let mut theirs = vec![0f32; m * n];
+    k_quants::matmul((m, k, n), &xs, &blocks, &mut theirs).unwrap();
+    assert_eq!(ours.len(), theirs.len(), "{m}x{n}x{k}");
+    let scale = theirs.iter().fold(0f32, |a, v| a.max(v.abs()));
+    let worst = ours
+        .iter()
+        .zip(&theirs)
+        .fold(0f32, |a, (o, t)| a.max((o - t).abs()));
+    worst / scale.max(1e-6)
+}
+
+#[test]
+fn odd_shapes_match_candle() {
+    // (rows, weight rows, width): 1 row, rows and weight rows not multiples
+    // of 4, many rows, widths of one and many blocks.
+    for (m, n, k) in [
+        (1, 1, 32),
+        (1, 7, 64),
+        (1, 768, 768),
+        (3, 4, 96),
+        (5, 9, 32),
+        (17, 33, 128),
+        (40, 13, 256),
+        (18, 2304, 768),
+    ] {
+        let err = relative_error(m, n, k);
+        assert!(err < 1e-5, "{m}x{n}x{k}: relative error {err}");
+    }
+}
+
+#[test]
+fn rows_are_candles_embedding_rows() {
+    let t = Tensor::from_vec(values(9 * 64, 11), (9, 64), &Device::Cpu).unwrap();
+    let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
+    let ids = [8u32, 0, 3, 3];
+    let theirs = q
+        .embedding(&Tensor::new(&ids, &Device::Cpu).unwrap())
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    let table = Q8Matrix::from_qtensor(&q).unwrap().unwrap();
+    assert_eq!(table.rows(&ids).unwrap(), theirs);
+    let refused = table.rows(&[9]).unwrap_err().to_string();
+    assert!(refused.contains("outside the table"), "{refused}");
+}
+
+#[test]
+fn other_types_stay_with_candle() {
+    let w = Tensor::zeros((4, 32), candle_core::DType::F32, &Device::Cpu).unwrap();
+    for dtype in [GgmlDType::Q4_0, GgmlDType::F32, GgmlDType::F16] {
+        let q = QTensor::quantize(&w, dtype).unwrap();
+        assert!(Q8Matrix::from_qtensor(&q).unwrap().is_none(), "{dtype:?}");
+    }
+}
+
+/// Milliseconds for gpt2's four matmuls on `m` rows, ours and candle's: the
+/// kernels alone, for tuning (`--ignored --nocapture`, best with --release).
+#[test]
+#[ignore]
+fn speed_on_gpt2_shapes() {
+    use web_time::Instant;
+    for m in [1, 20, 64] {
+        let (mut ours_ms, mut theirs_ms) = (0.0, 0.0);
+        for (n, k) in [(2304, 768), (768, 768), (3072, 768), (768, 3072)] {
+            let w = values(n * k, 3);
+            let xs = values(m * k, 5);
+            let t = Tensor::from_vec(w.clone(), (n, k), &Device::Cpu).unwrap();
+            let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
+            let ours = Q8Matrix::from_qtensor(&q).unwrap().unwrap();
+            let mut blocks = vec![BlockQ8_0::zeros(); n * k / 32];
+            BlockQ8_0::from_float(&w, &mut blocks);
+            let mut dst = vec![0f32; m * n];
+            for round in 0..4 {
+                let started = Instant::now();
+                std::hint::black_box(ours.matmul(&xs, m));
+                let mid = Instant::now();
+                k_quants::matmul((m, k, n), &xs, &blocks, &mut dst).unwrap();
+                if round > 0 {
+                    ours_ms += (mid - started).as_secs_f64() * 1000.0 / 3.0;
+                    theirs_ms += mid.elapsed().as_secs_f64() * 1000.0 / 3.0;
+                }
+            }
+        }
+        say!("{m} rows: ours {ours_ms:.2} ms, candle's {theirs_ms:.2} ms a layer");
+    }
+    // Decode as in a model: one row through 12 layers' distinct weights,
+    // which do not fit in the caches, then the 50,257-row head.
+    let mut shapes = vec![(50_257, 768)];
+    for _ in 0..12 {
+        shapes.extend([(2304, 768), (768, 768), (3072, 768), (768, 3072)]);
+    }
+    let weights: Vec<_> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, &(n, k))| {
+            let w = values(n * k, i as u64);
+            let t = Tensor::from_vec(w.clone(), (n, k), &Device::Cpu).unwrap();
+            let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
+            let mut blocks = vec![BlockQ8_0::zeros(); n * k / 32];
+            BlockQ8_0::from_float(&w, &mut blocks);
+            (n, k, Q8Matrix::from_qtensor(&q).unwrap().unwrap(), blocks)
+        })
+        .collect();
+    let (mut ours_ms, mut theirs_ms) = (0.0, 0.0);
+    for round in 0..4 {
+        for (n, k, ours, blocks) in &weights {
+            let xs = values(*k, 9);
+            let started = Instant::now();
+            std::hint::black_box(ours.matmul(&xs, 1));
+            let mid = Instant::now();
+            let mut dst = vec![0f32; *n];
+            k_quants::matmul((1, *k, *n), &xs, blocks, &mut dst).unwrap();
+            if round > 0 {
+                ours_ms += (mid - started).as_secs_f64() * 1000.0 / 3.0;
+                theirs_ms += mid.elapsed().as_secs_f64() * 1000.0 / 3.0;
+            }
+        }
+    }
+    say!("a gpt2 decode step: ours {ours_ms:.2} ms, candle's {theirs_ms:.2} ms");
+}
