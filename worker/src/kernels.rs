@@ -1,5 +1,5 @@
-//! Our own quantized matmul: q8_0 weights times f32 activations, the
-//! arithmetic of candle's q8_0 path (activations quantized to q8_0 blocks,
+//! Our own quantized matmul: q8_0 and q4_0 weights times f32 activations,
+//! the arithmetic of candle's path for them (activations quantized to q8_0 blocks,
 //! integer dot products, one scale product a block), laid out for wasm SIMD.
 //!
 //! Why not candle's: in wasm, its dot product converts two f16 scales a
@@ -9,7 +9,7 @@
 //! their four f32 scales), so one activation block meets four rows, the four
 //! sums land in the four lanes of one vector, and the weights stream through
 //! memory in one pass. Natively candle's AVX kernels stay in use;
-//! [`Q8Matrix`] runs there only in tests, through the portable dot product.
+//! [`QuantMatrix`] runs there only in tests, through the portable dot product.
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{bail, Result};
@@ -17,12 +17,10 @@ use half::f16;
 
 /// Values a q8_0 block holds, and so the unit of every scale.
 pub const BLOCK: usize = 32;
-/// candle's q8_0 block on disk: an f16 scale, then 32 signed bytes.
-const Q8_0_BYTES: usize = 2 + BLOCK;
 /// Weight rows packed together.
 const QUAD: usize = 4;
 
-/// Whether [`Linear`](crate::nn::Linear) uses this module for q8_0 weights:
+/// Whether [`Linear`](crate::nn::Linear) uses this module for q8_0 and q4_0:
 /// in the browser, where it is faster than candle's kernels, unless the
 /// build sets `LAB_CANDLE_KERNELS` (the benchmark's "before" page).
 pub const IN_USE: bool =
@@ -72,43 +70,81 @@ impl Activations {
     }
 }
 
-/// A q8_0 weight `[out, in]`, repacked: for each four rows and each block,
-/// the four rows' 32 bytes one after the other, and their four scales.
-/// Rows past `out` (up to a multiple of four) are zeros.
-pub struct Q8Matrix {
+/// How a weight block's 32 values are stored: bytes per block, and the
+/// integer dot product of one block with an activation block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// 32 signed bytes.
+    Q8,
+    /// 16 bytes: value j is `(byte[j] & 15) - 8`, value j + 16 is `(byte[j] >> 4) - 8`.
+    Q4,
+}
+
+impl Kind {
+    fn of(dtype: GgmlDType) -> Option<Self> {
+        match dtype {
+            GgmlDType::Q8_0 => Some(Self::Q8),
+            GgmlDType::Q4_0 => Some(Self::Q4),
+            _ => None,
+        }
+    }
+
+    const fn bytes(self) -> usize {
+        match self {
+            Self::Q8 => BLOCK,
+            Self::Q4 => BLOCK / 2,
+        }
+    }
+
+    /// One block's values.
+    fn values(self, block: &[u8]) -> [i8; BLOCK] {
+        std::array::from_fn(|j| match self {
+            Self::Q8 => block[j] as i8,
+            Self::Q4 if j < BLOCK / 2 => (block[j] & 15) as i8 - 8,
+            Self::Q4 => (block[j - BLOCK / 2] >> 4) as i8 - 8,
+        })
+    }
+}
+
+/// A q8_0 or q4_0 weight `[out, in]`, repacked: for each four rows and each
+/// block, the four rows' blocks one after the other, and their four scales
+/// as f32. Rows past `out` (up to a multiple of four) are zeros.
+pub struct QuantMatrix {
+    kind: Kind,
     rows: usize,
     cols: usize,
-    quants: Vec<i8>,
+    quants: Vec<u8>,
     scales: Vec<f32>,
 }
 
-impl Q8Matrix {
-    /// `None` for any type but q8_0 (those stay with candle).
+impl QuantMatrix {
+    /// `None` for other types (those stay with candle).
     pub fn from_qtensor(w: &QTensor) -> Result<Option<Self>> {
-        if w.dtype() != GgmlDType::Q8_0 {
+        let Some(kind) = Kind::of(w.dtype()) else {
             return Ok(None);
-        }
+        };
         let (rows, cols) = w.shape().dims2()?;
         let data = w.data()?;
-        if cols % BLOCK != 0 || data.len() != rows * cols / BLOCK * Q8_0_BYTES {
-            bail!("a q8_0 weight of {rows}×{cols} holds {} bytes", data.len())
+        // On disk each block is its f16 scale, then its values.
+        let on_disk = 2 + kind.bytes();
+        if cols % BLOCK != 0 || data.len() != rows * cols / BLOCK * on_disk {
+            bail!(
+                "a {kind:?} weight of {rows}×{cols} holds {} bytes",
+                data.len()
+            )
         }
         let blocks = cols / BLOCK;
         let padded = rows.div_ceil(QUAD) * QUAD;
-        let mut quants = vec![0i8; padded * cols];
+        let mut quants = vec![0u8; padded * blocks * kind.bytes()];
         let mut scales = vec![0f32; padded * blocks];
-        for (i, block) in data.chunks_exact(Q8_0_BYTES).enumerate() {
+        for (i, block) in data.chunks_exact(on_disk).enumerate() {
             let (row, b) = (i / blocks, i % blocks);
             let at = (row / QUAD * blocks + b) * QUAD + row % QUAD;
             scales[at] = f16::from_le_bytes([block[0], block[1]]).to_f32();
-            for (q, &byte) in quants[at * BLOCK..(at + 1) * BLOCK]
-                .iter_mut()
-                .zip(&block[2..])
-            {
-                *q = byte as i8;
-            }
+            quants[at * kind.bytes()..(at + 1) * kind.bytes()].copy_from_slice(&block[2..]);
         }
         Ok(Some(Self {
+            kind,
             rows,
             cols,
             quants,
@@ -125,17 +161,18 @@ impl Q8Matrix {
     }
 
     /// Four rows' blocks and scales, packed.
-    fn quad(&self, q: usize) -> (&[i8], &[f32]) {
-        let blocks = self.cols / BLOCK;
-        let per = blocks * QUAD;
+    fn quad(&self, q: usize) -> (&[u8], &[f32]) {
+        let per = self.cols / BLOCK * QUAD;
+        let bytes = per * self.kind.bytes();
         (
-            &self.quants[q * per * BLOCK..(q + 1) * per * BLOCK],
+            &self.quants[q * bytes..(q + 1) * bytes],
             &self.scales[q * per..(q + 1) * per],
         )
     }
 
     /// Rows `ids` as f32, one after the other: the embedding lookup.
     pub fn rows(&self, ids: &[u32]) -> Result<Vec<f32>> {
+        let size = self.kind.bytes();
         let mut out = Vec::with_capacity(ids.len() * self.cols);
         for &id in ids {
             let id = id as usize;
@@ -145,12 +182,8 @@ impl Q8Matrix {
             let (quants, scales) = self.quad(id / QUAD);
             for b in 0..self.cols / BLOCK {
                 let at = b * QUAD + id % QUAD;
-                let d = scales[at];
-                out.extend(
-                    quants[at * BLOCK..(at + 1) * BLOCK]
-                        .iter()
-                        .map(|&q| q as f32 * d),
-                );
+                let values = self.kind.values(&quants[at * size..(at + 1) * size]);
+                out.extend(values.iter().map(|&q| q as f32 * scales[at]));
             }
         }
         Ok(out)
@@ -168,7 +201,10 @@ impl Q8Matrix {
             let take = (n - col).min(QUAD);
             let w = self.quad(q);
             for r in 0..m {
-                let sums = dot_4(lhs.row(r), w);
+                let sums = match self.kind {
+                    Kind::Q8 => dot_4::<{ BLOCK }>(lhs.row(r), w),
+                    Kind::Q4 => dot_4::<{ BLOCK / 2 }>(lhs.row(r), w),
+                };
                 out[r * n + col..r * n + col + take].copy_from_slice(&sums[..take]);
             }
         }
@@ -176,24 +212,39 @@ impl Q8Matrix {
     }
 }
 
-/// One activation row with four packed weight rows: four dot products.
+/// One activation row with four packed weight rows of `SIZE`-byte blocks
+/// (32: q8_0, 16: q4_0): four dot products.
 #[cfg(target_arch = "wasm32")]
-fn dot_4(x: (&[i8], &[f32]), w: (&[i8], &[f32])) -> [f32; 4] {
+fn dot_4<const SIZE: usize>(x: (&[i8], &[f32]), w: (&[u8], &[f32])) -> [f32; 4] {
     use core::arch::wasm32::*;
     let ((xq, xd), (wq, wd)) = (x, w);
     let mut acc = f32x4_splat(0.0);
-    // The integer dot product of one weight block with the activation block.
+    // The integer dot product of one weight block with the activation
+    // block `x` (values 0–7, 8–15, 16–23, 24–31).
     #[inline(always)]
-    unsafe fn block(w: *const i8, x: &[v128; 4]) -> v128 {
+    unsafe fn block<const SIZE: usize>(w: *const u8, x: &[v128; 4]) -> v128 {
+        let (w0, w1, w2, w3) = if SIZE == BLOCK {
+            let w = w as *const i8;
+            (
+                i16x8_load_extend_i8x8(w),
+                i16x8_load_extend_i8x8(w.add(8)),
+                i16x8_load_extend_i8x8(w.add(16)),
+                i16x8_load_extend_i8x8(w.add(24)),
+            )
+        } else {
+            let v = v128_load(w as *const v128);
+            let low = i8x16_sub(v128_and(v, u8x16_splat(15)), i8x16_splat(8));
+            let high = i8x16_sub(u8x16_shr(v, 4), i8x16_splat(8));
+            (
+                i16x8_extend_low_i8x16(low),
+                i16x8_extend_high_i8x16(low),
+                i16x8_extend_low_i8x16(high),
+                i16x8_extend_high_i8x16(high),
+            )
+        };
         i32x4_add(
-            i32x4_add(
-                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w), x[0]),
-                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(8)), x[1]),
-            ),
-            i32x4_add(
-                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(16)), x[2]),
-                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(24)), x[3]),
-            ),
+            i32x4_add(i32x4_dot_i16x8(w0, x[0]), i32x4_dot_i16x8(w1, x[1])),
+            i32x4_add(i32x4_dot_i16x8(w2, x[2]), i32x4_dot_i16x8(w3, x[3])),
         )
     }
     // SAFETY: the activation row holds `xd.len()` blocks; the packed quad
@@ -208,9 +259,12 @@ fn dot_4(x: (&[i8], &[f32]), w: (&[i8], &[f32])) -> [f32; 4] {
                 i16x8_load_extend_i8x8(xp.add(16)),
                 i16x8_load_extend_i8x8(xp.add(24)),
             ];
-            let wp = wq.as_ptr().add(b * QUAD * BLOCK);
-            let (s0, s1) = (block(wp, &xv), block(wp.add(BLOCK), &xv));
-            let (s2, s3) = (block(wp.add(2 * BLOCK), &xv), block(wp.add(3 * BLOCK), &xv));
+            let wp = wq.as_ptr().add(b * QUAD * SIZE);
+            let (s0, s1) = (block::<SIZE>(wp, &xv), block::<SIZE>(wp.add(SIZE), &xv));
+            let (s2, s3) = (
+                block::<SIZE>(wp.add(2 * SIZE), &xv),
+                block::<SIZE>(wp.add(3 * SIZE), &xv),
+            );
             // Transpose-add: lane j of `sums` is row j's whole sum.
             let s01 = i32x4_add(
                 i32x4_shuffle::<0, 4, 1, 5>(s0, s1),
@@ -241,15 +295,16 @@ fn dot_4(x: (&[i8], &[f32]), w: (&[i8], &[f32])) -> [f32; 4] {
 
 /// The portable dot products: the same integer sums and scales.
 #[cfg(not(target_arch = "wasm32"))]
-fn dot_4(x: (&[i8], &[f32]), w: (&[i8], &[f32])) -> [f32; 4] {
+fn dot_4<const SIZE: usize>(x: (&[i8], &[f32]), w: (&[u8], &[f32])) -> [f32; 4] {
+    let kind = if SIZE == BLOCK { Kind::Q8 } else { Kind::Q4 };
     let ((xq, xd), (wq, wd)) = (x, w);
     let mut acc = [0f32; 4];
     for (b, &dx) in xd.iter().enumerate() {
         let xb = &xq[b * BLOCK..(b + 1) * BLOCK];
         for (j, a) in acc.iter_mut().enumerate() {
             let at = b * QUAD + j;
-            let wb = &wq[at * BLOCK..(at + 1) * BLOCK];
-            let s: i32 = xb.iter().zip(wb).map(|(&p, &q)| p as i32 * q as i32).sum();
+            let wb = kind.values(&wq[at * SIZE..(at + 1) * SIZE]);
+            let s: i32 = xb.iter().zip(wb).map(|(&p, q)| p as i32 * q as i32).sum();
             *a += s as f32 * (wd[at] * dx);
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 
-use crate::kernels::{self, Q8Matrix};
+use crate::kernels::{self, QuantMatrix};
 
 /// `x W^T + b` with `W` kept in its file's (possibly quantized) type.
 pub struct Linear {
@@ -15,14 +15,14 @@ pub struct Linear {
 
 enum Weight {
     Candle(QMatMul),
-    /// q8_0 in the browser: [`kernels`]' matmul.
-    Q8(Arc<Q8Matrix>),
+    /// q8_0 and q4_0 in the browser: [`kernels`]' matmul.
+    Packed(Arc<QuantMatrix>),
 }
 
 impl Linear {
     pub fn new(weight: QTensor, bias: Option<Tensor>) -> Result<Self> {
         let weight = match TokenTable::new(weight)? {
-            TokenTable::Q8(w) => Weight::Q8(w),
+            TokenTable::Packed(w) => Weight::Packed(w),
             TokenTable::Candle(w) => Weight::Candle(QMatMul::from_arc(w)?),
         };
         Ok(Self { weight, bias })
@@ -34,14 +34,14 @@ impl Linear {
 #[derive(Clone)]
 pub enum TokenTable {
     Candle(Arc<QTensor>),
-    Q8(Arc<Q8Matrix>),
+    Packed(Arc<QuantMatrix>),
 }
 
 impl TokenTable {
     pub fn new(table: QTensor) -> Result<Self> {
         if kernels::IN_USE {
-            if let Some(q8) = Q8Matrix::from_qtensor(&table)? {
-                return Ok(Self::Q8(Arc::new(q8)));
+            if let Some(packed) = QuantMatrix::from_qtensor(&table)? {
+                return Ok(Self::Packed(Arc::new(packed)));
             }
         }
         Ok(Self::Candle(Arc::new(table)))
@@ -51,7 +51,7 @@ impl TokenTable {
     pub fn embedding(&self, ids: &Tensor) -> Result<Tensor> {
         match self {
             Self::Candle(t) => t.embedding(ids),
-            Self::Q8(t) => {
+            Self::Packed(t) => {
                 let mut dims = ids.dims().to_vec();
                 dims.push(t.in_dim());
                 let ids = ids.flatten_all()?.to_vec1::<u32>()?;
@@ -64,7 +64,7 @@ impl TokenTable {
     pub fn tied_head(&self) -> Result<Linear> {
         let weight = match self {
             Self::Candle(t) => Weight::Candle(QMatMul::from_arc(t.clone())?),
-            Self::Q8(t) => Weight::Q8(t.clone()),
+            Self::Packed(t) => Weight::Packed(t.clone()),
         };
         Ok(Linear { weight, bias: None })
     }
@@ -79,7 +79,7 @@ impl Module for Linear {
         let xs = xs.reshape((rows, k))?;
         let ys = match &self.weight {
             Weight::Candle(w) => w.forward(&xs)?,
-            Weight::Q8(w) => {
+            Weight::Packed(w) => {
                 let values = xs.flatten_all()?.to_vec1::<f32>()?;
                 Tensor::from_vec(w.matmul(&values, rows), (rows, w.out_dim()), xs.device())?
             }

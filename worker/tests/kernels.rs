@@ -1,13 +1,13 @@
-//! `worker::kernels` against candle's own q8_0 matmul (`k_quants::matmul`,
-//! the path QMatMul takes in wasm) on the same weights,
+//! `worker::kernels` against candle's own q8_0 and q4_0 matmul
+//! (`k_quants::matmul`, the path QMatMul takes in wasm) on the same weights,
 //! on shapes that are not multiples of the kernel's four rows. Runs natively
 //! (the portable dot product) and in wasm with SIMD128 under Node
 //! (`scripts/test.sh`: `cargo test --target wasm32-unknown-unknown`).
 
-use candle_core::quantized::k_quants::{self, BlockQ8_0, GgmlType};
+use candle_core::quantized::k_quants::{self, BlockQ4_0, BlockQ8_0, GgmlType};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use worker::kernels::Q8Matrix;
+use worker::kernels::QuantMatrix;
 
 #[cfg(not(target_arch = "wasm32"))]
 use std::println as say;
@@ -33,20 +33,29 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// candle's matmul of `m × k` activations with `w` (`[n, k]`) as blocks `T`.
+fn candles<T: GgmlType>(m: usize, n: usize, k: usize, xs: &[f32], w: &[f32]) -> Vec<f32> {
+    let mut blocks = vec![T::zeros(); n * k / 32];
+    T::from_float(w, &mut blocks);
+    let mut out = vec![0f32; m * n];
+    k_quants::matmul((m, k, n), xs, &blocks, &mut out).unwrap();
+    out
+}
+
 /// Max |ours - candle's| over max |candle's| for `m × k` times `[n, k]`.
-fn relative_error(m: usize, n: usize, k: usize) -> f32 {
+fn relative_error(dtype: GgmlDType, m: usize, n: usize, k: usize) -> f32 {
     let w = values(n * k, 1 + n as u64);
     let xs = values(m * k, 7 + m as u64);
     let t = Tensor::from_vec(w.clone(), (n, k), &Device::Cpu).unwrap();
-    let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
-    let ours = Q8Matrix::from_qtensor(&q)
+    let q = QTensor::quantize(&t, dtype).unwrap();
+    let ours = QuantMatrix::from_qtensor(&q)
         .unwrap()
-        .expect("a q8_0 weight")
+        .expect("a q8_0 or q4_0 weight")
         .matmul(&xs, m);
-    let mut blocks = vec![BlockQ8_0::zeros(); n * k / 32];
-    BlockQ8_0::from_float(&w, &mut blocks);
-    let mut theirs = vec![0f32; m * n];
-    k_quants::matmul((m, k, n), &xs, &blocks, &mut theirs).unwrap();
+    let theirs = match dtype {
+        GgmlDType::Q8_0 => candles::<BlockQ8_0>(m, n, k, &xs, &w),
+        _ => candles::<BlockQ4_0>(m, n, k, &xs, &w),
+    };
     assert_eq!(ours.len(), theirs.len(), "{m}x{n}x{k}");
     let scale = theirs.iter().fold(0f32, |a, v| a.max(v.abs()));
     let worst = ours
@@ -70,35 +79,47 @@ fn odd_shapes_match_candle() {
         (40, 13, 256),
         (18, 2304, 768),
     ] {
-        let err = relative_error(m, n, k);
-        assert!(err < 1e-5, "{m}x{n}x{k}: relative error {err}");
+        for dtype in [GgmlDType::Q8_0, GgmlDType::Q4_0] {
+            let err = relative_error(dtype, m, n, k);
+            assert!(err < 1e-5, "{dtype:?} {m}x{n}x{k}: relative error {err}");
+        }
     }
 }
 
 #[test]
 fn rows_are_candles_embedding_rows() {
     let t = Tensor::from_vec(values(9 * 64, 11), (9, 64), &Device::Cpu).unwrap();
-    let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
     let ids = [8u32, 0, 3, 3];
-    let theirs = q
-        .embedding(&Tensor::new(&ids, &Device::Cpu).unwrap())
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap();
-    let table = Q8Matrix::from_qtensor(&q).unwrap().unwrap();
-    assert_eq!(table.rows(&ids).unwrap(), theirs);
-    let refused = table.rows(&[9]).unwrap_err().to_string();
-    assert!(refused.contains("outside the table"), "{refused}");
+    for dtype in [GgmlDType::Q8_0, GgmlDType::Q4_0] {
+        let q = QTensor::quantize(&t, dtype).unwrap();
+        let theirs = q
+            .embedding(&Tensor::new(&ids, &Device::Cpu).unwrap())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let table = QuantMatrix::from_qtensor(&q).unwrap().unwrap();
+        assert_eq!(table.rows(&ids).unwrap(), theirs, "{dtype:?}");
+        let refused = table.rows(&[9]).unwrap_err().to_string();
+        assert!(refused.contains("outside the table"), "{refused}");
+    }
 }
 
 #[test]
 fn other_types_stay_with_candle() {
-    let w = Tensor::zeros((4, 32), candle_core::DType::F32, &Device::Cpu).unwrap();
-    for dtype in [GgmlDType::Q4_0, GgmlDType::F32, GgmlDType::F16] {
+    let w = Tensor::zeros((4, 256), candle_core::DType::F32, &Device::Cpu).unwrap();
+    for dtype in [
+        GgmlDType::Q4K,
+        GgmlDType::Q6K,
+        GgmlDType::F32,
+        GgmlDType::F16,
+    ] {
         let q = QTensor::quantize(&w, dtype).unwrap();
-        assert!(Q8Matrix::from_qtensor(&q).unwrap().is_none(), "{dtype:?}");
+        assert!(
+            QuantMatrix::from_qtensor(&q).unwrap().is_none(),
+            "{dtype:?}"
+        );
     }
 }
 
@@ -115,7 +136,7 @@ fn speed_on_gpt2_shapes() {
             let xs = values(m * k, 5);
             let t = Tensor::from_vec(w.clone(), (n, k), &Device::Cpu).unwrap();
             let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
-            let ours = Q8Matrix::from_qtensor(&q).unwrap().unwrap();
+            let ours = QuantMatrix::from_qtensor(&q).unwrap().unwrap();
             let mut blocks = vec![BlockQ8_0::zeros(); n * k / 32];
             BlockQ8_0::from_float(&w, &mut blocks);
             let mut dst = vec![0f32; m * n];
@@ -147,7 +168,12 @@ fn speed_on_gpt2_shapes() {
             let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
             let mut blocks = vec![BlockQ8_0::zeros(); n * k / 32];
             BlockQ8_0::from_float(&w, &mut blocks);
-            (n, k, Q8Matrix::from_qtensor(&q).unwrap().unwrap(), blocks)
+            (
+                n,
+                k,
+                QuantMatrix::from_qtensor(&q).unwrap().unwrap(),
+                blocks,
+            )
         })
         .collect();
     let (mut ours_ms, mut theirs_ms) = (0.0, 0.0);
