@@ -157,6 +157,11 @@ pub enum Activation {
 impl Module for Activation {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         match self {
+            Self::GeluTanh if kernels::IN_USE => {
+                let mut values = xs.flatten_all()?.to_vec1::<f32>()?;
+                kernels::gelu_tanh(&mut values);
+                Tensor::from_vec(values, xs.shape(), xs.device())
+            }
             Self::GeluTanh => xs.gelu(),
             Self::GeluErf => xs.gelu_erf(),
             Self::Relu => xs.relu(),

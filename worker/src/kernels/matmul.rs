@@ -1,4 +1,4 @@
-//! Our own quantized matmul: q8_0 and q4_0 weights times f32 activations,
+//! The quantized matmul: q8_0 and q4_0 weights times f32 activations,
 //! the arithmetic of candle's path for them (activations quantized to q8_0 blocks,
 //! integer dot products, one scale product a block), laid out for wasm SIMD.
 //!
@@ -19,12 +19,6 @@ use half::f16;
 pub const BLOCK: usize = 32;
 /// Weight rows packed together.
 const QUAD: usize = 4;
-
-/// Whether [`Linear`](crate::nn::Linear) uses this module for q8_0 and q4_0:
-/// in the browser, where it is faster than candle's kernels, unless the
-/// build sets `LAB_CANDLE_KERNELS` (the benchmark's "before" page).
-pub const IN_USE: bool =
-    cfg!(target_arch = "wasm32") && option_env!("LAB_CANDLE_KERNELS").is_none();
 
 /// Activations as q8_0 blocks: signed bytes, one f32 scale a [`BLOCK`].
 struct Activations {
