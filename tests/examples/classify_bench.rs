@@ -1,7 +1,8 @@
 //! Speed of the classification head's work on the shipped pair, in the
-//! browser (wasm, SIMD128) and natively (`lab sweep`), in one run: features
-//! of 500 examples, and the full layer × pooling sweep on the spam preset.
-//! Run by `scripts/bench.sh`, not by CI.
+//! browser (wasm, SIMD128: the page as it ships, and on candle's kernels)
+//! and natively (`lab sweep`), in one run: features of 500 examples, and
+//! the full layer × pooling sweep on the spam preset. Run by
+//! `scripts/bench.sh` (which builds both pages), not by CI.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -97,25 +98,51 @@ async fn main() {
     let many = five_hundred(&scratch);
     let spam = repo_root().join("static/presets/spam.jsonl");
 
-    let page = Page::open().await;
+    let spam_rows =
+        [("lab-gpt2", "gpt2"), ("lab-t5", "t5")].map(|(model, _)| native(&lab, model, &spam).1);
+    let many_rows =
+        [("lab-gpt2", "gpt2"), ("lab-t5", "t5")].map(|(model, _)| native(&lab, model, &many).0);
+    let mut columns = Vec::new();
+    for dist in ["dist", "dist-candle"] {
+        columns.push(in_page(dist, &many).await);
+    }
+    println!("| model | work | native ms | wasm SIMD ms | wasm SIMD, candle's kernels ms | wasm / native |");
+    println!("|---|---|---|---|---|---|");
+    for (i, model) in ["lab-gpt2", "lab-t5"].iter().enumerate() {
+        let (ours, candle) = (columns[0][i], columns[1][i]);
+        println!(
+            "| {model} | sweep, spam preset (330 rows, 15 heads + baselines) | {:.0} | {:.0} | {:.0} | {:.2} |",
+            spam_rows[i], ours.0, candle.0, ours.0 / spam_rows[i]
+        );
+    }
+    for (i, model) in ["lab-gpt2", "lab-t5"].iter().enumerate() {
+        let (ours, candle) = (columns[0][i], columns[1][i]);
+        println!(
+            "| {model} | features of 500 examples | {:.0} | {:.0} | {:.0} | {:.2} |",
+            many_rows[i],
+            ours.1,
+            candle.1,
+            ours.1 / many_rows[i]
+        );
+    }
+}
+
+/// In the page built into `dist`, per model: the spam sweep's ms and the
+/// features of the 500 examples' ms.
+async fn in_page(dist: &str, many: &Path) -> [(f64, f64); 2] {
+    let page = Page::open_dist(repo_root().join(dist), Vec::new()).await;
     wait_both_lab_models(&page).await;
     page.click("#tab-classify").await;
     page.wait_for("the spam preset", 30, || async {
         (page.value("#preset").await == "spam").then_some(())
     })
     .await;
-    println!("| model | work | native ms | wasm SIMD ms | wasm / native |");
-    println!("|---|---|---|---|---|");
-    for (model, arch) in [("lab-gpt2", "gpt2"), ("lab-t5", "t5")] {
+    let mut out = [(0.0, 0.0); 2];
+    for (i, arch) in ["gpt2", "t5"].iter().enumerate() {
         page.set_value("#preset", "spam").await;
-        let (_, native_sweep) = native(&lab, model, &spam);
-        let (_, wasm_sweep) = browser(&page, arch).await;
-        println!(
-            "| {model} | sweep, spam preset (330 rows, 15 heads + baselines) | {native_sweep:.0} | {wasm_sweep:.0} | {:.2} |",
-            wasm_sweep / native_sweep
-        );
+        out[i].0 = browser(&page, arch).await.1;
     }
-    for (model, arch) in [("lab-gpt2", "gpt2"), ("lab-t5", "t5")] {
+    for (i, arch) in ["gpt2", "t5"].iter().enumerate() {
         page.client
             .find(fantoccini::Locator::Css("#import-examples"))
             .await
@@ -133,12 +160,8 @@ async fn main() {
             (n.as_u64() == Some(500)).then_some(())
         })
         .await;
-        let (native_features, _) = native(&lab, model, &many);
-        let (wasm_features, _) = browser(&page, arch).await;
-        println!(
-            "| {model} | features of 500 examples | {native_features:.0} | {wasm_features:.0} | {:.2} |",
-            wasm_features / native_features
-        );
+        out[i].1 = browser(&page, arch).await.0;
     }
     page.close().await;
+    out
 }

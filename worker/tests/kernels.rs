@@ -144,7 +144,7 @@ fn other_types_stay_with_candle() {
 #[ignore]
 fn speed_on_gpt2_shapes() {
     use web_time::Instant;
-    for m in [1, 20, 64] {
+    for m in [1, 20, 64, 512] {
         let (mut ours_ms, mut theirs_ms) = (0.0, 0.0);
         for (n, k) in [(2304, 768), (768, 768), (3072, 768), (768, 3072)] {
             let w = values(n * k, 3);
@@ -180,32 +180,40 @@ fn speed_on_gpt2_shapes() {
         .map(|(i, &(n, k))| {
             let w = values(n * k, i as u64);
             let t = Tensor::from_vec(w.clone(), (n, k), &Device::Cpu).unwrap();
-            let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
+            let packed = |dtype| {
+                let q = QTensor::quantize(&t, dtype).unwrap();
+                QuantMatrix::from_qtensor(&q).unwrap().unwrap()
+            };
             let mut blocks = vec![BlockQ8_0::zeros(); n * k / 32];
             BlockQ8_0::from_float(&w, &mut blocks);
             (
                 n,
                 k,
-                QuantMatrix::from_qtensor(&q).unwrap().unwrap(),
+                packed(GgmlDType::Q8_0),
+                packed(GgmlDType::Q4_0),
                 blocks,
             )
         })
         .collect();
-    let (mut ours_ms, mut theirs_ms) = (0.0, 0.0);
+    let (mut ours_ms, mut q4_ms, mut theirs_ms) = (0.0, 0.0, 0.0);
     for round in 0..4 {
-        for (n, k, ours, blocks) in &weights {
+        for (n, k, ours, q4, blocks) in &weights {
             let xs = values(*k, 9);
             let started = Instant::now();
             std::hint::black_box(ours.matmul(&xs, 1));
             let mid = Instant::now();
             let mut dst = vec![0f32; *n];
             k_quants::matmul((1, *k, *n), &xs, blocks, &mut dst).unwrap();
+            let end = Instant::now();
+            std::hint::black_box(q4.matmul(&xs, 1));
             if round > 0 {
                 ours_ms += (mid - started).as_secs_f64() * 1000.0 / 3.0;
-                theirs_ms += mid.elapsed().as_secs_f64() * 1000.0 / 3.0;
+                theirs_ms += (end - mid).as_secs_f64() * 1000.0 / 3.0;
+                q4_ms += end.elapsed().as_secs_f64() * 1000.0 / 3.0;
             }
         }
     }
+    say!("a gpt2 decode step, q4_0: ours {q4_ms:.2} ms");
     say!("a gpt2 decode step: ours {ours_ms:.2} ms, candle's {theirs_ms:.2} ms");
     let xs = values(20 * 3072, 13);
     let t = Tensor::from_vec(xs.clone(), xs.len(), &Device::Cpu).unwrap();

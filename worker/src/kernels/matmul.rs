@@ -25,7 +25,13 @@ struct Activations {
     cols: usize,
     quants: Vec<i8>,
     scales: Vec<f32>,
+    /// Each block's sum of quants: q4_0 values are stored plus 8, and
+    /// `8 × sum` takes that back out of a dot product.
+    sums: Vec<i32>,
 }
+
+/// One activation row: quants, scales, block sums.
+type Row<'a> = (&'a [i8], &'a [f32], &'a [i32]);
 
 impl Activations {
     /// Quantizes `xs` (`rows × cols`) as candle quantizes activations for a
@@ -44,10 +50,15 @@ impl Activations {
             }
             scales.push(f16::from_f32(d).to_f32());
         }
+        let sums = quants
+            .chunks_exact(BLOCK)
+            .map(|b| b.iter().map(|&q| q as i32).sum())
+            .collect();
         Self {
             cols,
             quants,
             scales,
+            sums,
         }
     }
 
@@ -55,11 +66,12 @@ impl Activations {
         self.cols / BLOCK
     }
 
-    fn row(&self, r: usize) -> (&[i8], &[f32]) {
+    fn row(&self, r: usize) -> Row<'_> {
         let b = self.blocks();
         (
             &self.quants[r * self.cols..(r + 1) * self.cols],
             &self.scales[r * b..(r + 1) * b],
+            &self.sums[r * b..(r + 1) * b],
         )
     }
 }
@@ -209,36 +221,42 @@ impl QuantMatrix {
 /// One activation row with four packed weight rows of `SIZE`-byte blocks
 /// (32: q8_0, 16: q4_0): four dot products.
 #[cfg(target_arch = "wasm32")]
-fn dot_4<const SIZE: usize>(x: (&[i8], &[f32]), w: (&[u8], &[f32])) -> [f32; 4] {
+fn dot_4<const SIZE: usize>(x: Row, w: (&[u8], &[f32])) -> [f32; 4] {
     use core::arch::wasm32::*;
-    let ((xq, xd), (wq, wd)) = (x, w);
+    let ((xq, xd, xsum), (wq, wd)) = (x, w);
     let mut acc = f32x4_splat(0.0);
-    // The integer dot product of one weight block with the activation
-    // block `x` (values 0–7, 8–15, 16–23, 24–31).
+    // q8_0: one weight block's integer dot product with the activation
+    // block `x` widened to i16 (values 0–7, 8–15, 16–23, 24–31).
     #[inline(always)]
-    unsafe fn block<const SIZE: usize>(w: *const u8, x: &[v128; 4]) -> v128 {
-        let (w0, w1, w2, w3) = if SIZE == BLOCK {
-            let w = w as *const i8;
-            (
-                i16x8_load_extend_i8x8(w),
-                i16x8_load_extend_i8x8(w.add(8)),
-                i16x8_load_extend_i8x8(w.add(16)),
-                i16x8_load_extend_i8x8(w.add(24)),
-            )
-        } else {
-            let v = v128_load(w as *const v128);
-            let low = i8x16_sub(v128_and(v, u8x16_splat(15)), i8x16_splat(8));
-            let high = i8x16_sub(u8x16_shr(v, 4), i8x16_splat(8));
-            (
-                i16x8_extend_low_i8x16(low),
-                i16x8_extend_high_i8x16(low),
-                i16x8_extend_low_i8x16(high),
-                i16x8_extend_high_i8x16(high),
-            )
-        };
+    unsafe fn q8(w: *const u8, x: &[v128; 4]) -> v128 {
+        let w = w as *const i8;
         i32x4_add(
-            i32x4_add(i32x4_dot_i16x8(w0, x[0]), i32x4_dot_i16x8(w1, x[1])),
-            i32x4_add(i32x4_dot_i16x8(w2, x[2]), i32x4_dot_i16x8(w3, x[3])),
+            i32x4_add(
+                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w), x[0]),
+                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(8)), x[1]),
+            ),
+            i32x4_add(
+                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(16)), x[2]),
+                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(24)), x[3]),
+            ),
+        )
+    }
+    // q4_0: the stored nibbles (value + 8, 0..=15), widened to i16 by the
+    // load, times the same widened activation block: bytes 0–7 hold values
+    // 0–7 and 16–23, bytes 8–15 values 8–15 and 24–31.
+    #[inline(always)]
+    unsafe fn q4(w: *const u8, x: &[v128; 4]) -> v128 {
+        let (a, b) = (u16x8_load_extend_u8x8(w), u16x8_load_extend_u8x8(w.add(8)));
+        let low = i16x8_splat(15);
+        i32x4_add(
+            i32x4_add(
+                i32x4_dot_i16x8(v128_and(a, low), x[0]),
+                i32x4_dot_i16x8(v128_and(b, low), x[1]),
+            ),
+            i32x4_add(
+                i32x4_dot_i16x8(u16x8_shr(a, 4), x[2]),
+                i32x4_dot_i16x8(u16x8_shr(b, 4), x[3]),
+            ),
         )
     }
     // SAFETY: the activation row holds `xd.len()` blocks; the packed quad
@@ -247,18 +265,18 @@ fn dot_4<const SIZE: usize>(x: (&[i8], &[f32]), w: (&[u8], &[f32])) -> [f32; 4] 
     unsafe {
         for (b, &dx) in xd.iter().enumerate() {
             let xp = xq.as_ptr().add(b * BLOCK);
+            let wp = wq.as_ptr().add(b * QUAD * SIZE);
             let xv = [
                 i16x8_load_extend_i8x8(xp),
                 i16x8_load_extend_i8x8(xp.add(8)),
                 i16x8_load_extend_i8x8(xp.add(16)),
                 i16x8_load_extend_i8x8(xp.add(24)),
             ];
-            let wp = wq.as_ptr().add(b * QUAD * SIZE);
-            let (s0, s1) = (block::<SIZE>(wp, &xv), block::<SIZE>(wp.add(SIZE), &xv));
-            let (s2, s3) = (
-                block::<SIZE>(wp.add(2 * SIZE), &xv),
-                block::<SIZE>(wp.add(3 * SIZE), &xv),
-            );
+            let [s0, s1, s2, s3] = if SIZE == BLOCK {
+                [0, 1, 2, 3].map(|j| q8(wp.add(j * SIZE), &xv))
+            } else {
+                [0, 1, 2, 3].map(|j| q4(wp.add(j * SIZE), &xv))
+            };
             // Transpose-add: lane j of `sums` is row j's whole sum.
             let s01 = i32x4_add(
                 i32x4_shuffle::<0, 4, 1, 5>(s0, s1),
@@ -268,10 +286,13 @@ fn dot_4<const SIZE: usize>(x: (&[i8], &[f32]), w: (&[u8], &[f32])) -> [f32; 4] 
                 i32x4_shuffle::<0, 4, 1, 5>(s2, s3),
                 i32x4_shuffle::<2, 6, 3, 7>(s2, s3),
             );
-            let sums = i32x4_add(
+            let mut sums = i32x4_add(
                 i32x4_shuffle::<0, 1, 4, 5>(s01, s23),
                 i32x4_shuffle::<2, 3, 6, 7>(s01, s23),
             );
+            if SIZE != BLOCK {
+                sums = i32x4_sub(sums, i32x4_splat(8 * *xsum.get_unchecked(b)));
+            }
             let scales = f32x4_mul(
                 v128_load(wd.as_ptr().add(b * QUAD) as *const v128),
                 f32x4_splat(dx),
@@ -289,9 +310,9 @@ fn dot_4<const SIZE: usize>(x: (&[i8], &[f32]), w: (&[u8], &[f32])) -> [f32; 4] 
 
 /// The portable dot products: the same integer sums and scales.
 #[cfg(not(target_arch = "wasm32"))]
-fn dot_4<const SIZE: usize>(x: (&[i8], &[f32]), w: (&[u8], &[f32])) -> [f32; 4] {
+fn dot_4<const SIZE: usize>(x: Row, w: (&[u8], &[f32])) -> [f32; 4] {
     let kind = if SIZE == BLOCK { Kind::Q8 } else { Kind::Q4 };
-    let ((xq, xd), (wq, wd)) = (x, w);
+    let ((xq, xd, _), (wq, wd)) = (x, w);
     let mut acc = [0f32; 4];
     for (b, &dx) in xd.iter().enumerate() {
         let xb = &xq[b * BLOCK..(b + 1) * BLOCK];
