@@ -289,6 +289,10 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
     let tokenizer_file = fetch_file(id, &tokenizer_url, cache.as_ref()).await?;
     let tokenizer = tokenizer_from_bytes(&tokenizer_file.bytes).map_err(cannot_load)?;
     let session = Session::new(model, info, tokenizer).map_err(cannot_load)?;
+    // Twice, with a turn of the event loop between: the browser optimizes
+    // the functions the first run made hot while the second one runs.
+    session.warm_up().map_err(cannot_load)?;
+    yield_to_event_loop().await;
     session.warm_up().map_err(cannot_load)?;
     files.insert(0, weights);
     files.push(tokenizer_file);
