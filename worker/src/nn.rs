@@ -54,7 +54,7 @@ impl TokenTable {
             Self::Packed(t) => {
                 let mut dims = ids.dims().to_vec();
                 dims.push(t.in_dim());
-                let ids = ids.flatten_all()?.to_vec1::<u32>()?;
+                let ids = ids.flatten_all()?.to_dtype(DType::U32)?.to_vec1::<u32>()?;
                 Tensor::from_vec(t.rows(&ids)?, dims, &Device::Cpu)
             }
         }
@@ -81,7 +81,7 @@ impl Module for Linear {
             Weight::Candle(w) => w.forward(&xs)?,
             Weight::Packed(w) => {
                 let values = xs.flatten_all()?.to_vec1::<f32>()?;
-                Tensor::from_vec(w.matmul(&values, rows), (rows, w.out_dim()), xs.device())?
+                Tensor::from_vec(w.matmul(&values, rows)?, (rows, w.out_dim()), xs.device())?
             }
         };
         let mut out_dims = dims;

@@ -51,7 +51,8 @@ fn relative_error(dtype: GgmlDType, m: usize, n: usize, k: usize) -> f32 {
     let ours = QuantMatrix::from_qtensor(&q)
         .unwrap()
         .expect("a q8_0 or q4_0 weight")
-        .matmul(&xs, m);
+        .matmul(&xs, m)
+        .unwrap();
     let theirs = match dtype {
         GgmlDType::Q8_0 => candles::<BlockQ8_0>(m, n, k, &xs, &w),
         _ => candles::<BlockQ4_0>(m, n, k, &xs, &w),
@@ -107,6 +108,15 @@ fn rows_are_candles_embedding_rows() {
 }
 
 #[test]
+fn a_width_that_does_not_match_is_refused() {
+    let t = Tensor::from_vec(values(4 * 64, 3), (4, 64), &Device::Cpu).unwrap();
+    let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
+    let w = QuantMatrix::from_qtensor(&q).unwrap().unwrap();
+    let refused = w.matmul(&values(2 * 32, 5), 2).unwrap_err().to_string();
+    assert!(refused.contains("64 wide"), "{refused}");
+}
+
+#[test]
 fn gelu_is_candles_gelu() {
     // A grid over [-12, 12], odd length (a tail after the fours), extremes.
     let mut xs: Vec<f32> = (0..=2400).map(|i| i as f32 / 100.0 - 12.0).collect();
@@ -157,7 +167,7 @@ fn speed_on_gpt2_shapes() {
             let mut dst = vec![0f32; m * n];
             for round in 0..4 {
                 let started = Instant::now();
-                std::hint::black_box(ours.matmul(&xs, m));
+                std::hint::black_box(ours.matmul(&xs, m).unwrap());
                 let mid = Instant::now();
                 k_quants::matmul((m, k, n), &xs, &blocks, &mut dst).unwrap();
                 if round > 0 {
@@ -200,12 +210,12 @@ fn speed_on_gpt2_shapes() {
         for (n, k, ours, q4, blocks) in &weights {
             let xs = values(*k, 9);
             let started = Instant::now();
-            std::hint::black_box(ours.matmul(&xs, 1));
+            std::hint::black_box(ours.matmul(&xs, 1).unwrap());
             let mid = Instant::now();
             let mut dst = vec![0f32; *n];
             k_quants::matmul((1, *k, *n), &xs, blocks, &mut dst).unwrap();
             let end = Instant::now();
-            std::hint::black_box(q4.matmul(&xs, 1));
+            std::hint::black_box(q4.matmul(&xs, 1).unwrap());
             if round > 0 {
                 ours_ms += (mid - started).as_secs_f64() * 1000.0 / 3.0;
                 theirs_ms += (end - mid).as_secs_f64() * 1000.0 / 3.0;

@@ -196,7 +196,14 @@ impl QuantMatrix {
     }
 
     /// `xs` (`m × in`) times the weight transposed: `m × out`, row-major.
-    pub fn matmul(&self, xs: &[f32], m: usize) -> Vec<f32> {
+    pub fn matmul(&self, xs: &[f32], m: usize) -> Result<Vec<f32>> {
+        if xs.len() != m * self.cols {
+            bail!(
+                "a matmul of {} values as {m} rows with a weight {} wide",
+                xs.len(),
+                self.cols
+            )
+        }
         let n = self.rows;
         let lhs = Activations::quantize(xs, m, self.cols);
         let mut out = vec![0f32; m * n];
@@ -214,7 +221,7 @@ impl QuantMatrix {
                 out[r * n + col..r * n + col + take].copy_from_slice(&sums[..take]);
             }
         }
-        out
+        Ok(out)
     }
 }
 
