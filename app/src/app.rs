@@ -12,6 +12,7 @@ use crate::persist;
 use crate::playground::state::PlaygroundState;
 use crate::prefs::Prefs;
 use crate::status::StatusBar;
+use crate::threads::{Threads, ThreadsToggle};
 use crate::tokenizer_panel::Tokens;
 use crate::views::{current_view, CurrentView, Tabs};
 use crate::worker_link::Link;
@@ -30,6 +31,8 @@ pub fn App() -> impl IntoView {
     let classify = ClassifyState::new(link, models.held, playground.tasks);
     provide_context(classify);
     let prefs = Prefs::new();
+    let threads = Threads::new(link);
+    provide_context(threads);
     provide_context(attention);
     provide_context(link);
     provide_context(compare);
@@ -53,6 +56,7 @@ pub fn App() -> impl IntoView {
             attention.on_event(&event);
             batch.on_event(&event);
             classify.on_event(&event);
+            threads.on_event(&event);
         },
         move || {
             models.worker_died();
@@ -122,7 +126,7 @@ fn ErrorBanner() -> impl IntoView {
     }
 }
 
-/// Share link, projector mode and theme.
+/// Share link, projector mode, theme and threads.
 #[component]
 fn Toolbar() -> impl IntoView {
     let models = expect_context::<Models>();
@@ -163,6 +167,7 @@ fn Toolbar() -> impl IntoView {
                 <option value="light" selected=move || prefs.theme.get() == "light">"Light"</option>
                 <option value="dark" selected=move || prefs.theme.get() == "dark">"Dark"</option>
             </select>
+            <ThreadsToggle/>
         </div>
     }
 }

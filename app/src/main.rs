@@ -19,6 +19,7 @@ mod prefs;
 mod revive;
 mod start_up;
 mod status;
+mod threads;
 mod tokenizer_panel;
 mod views;
 mod worker_link;

@@ -107,4 +107,9 @@ pub struct GenerationStats {
     pub prefill_ms: f64,
     pub prefill_tok_s: f64,
     pub decode_tok_s: f64,
+    /// Threads the run used, and the matmuls it split between them.
+    #[serde(default)]
+    pub threads: u32,
+    #[serde(default)]
+    pub shared_matmuls: u64,
 }

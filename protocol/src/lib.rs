@@ -53,6 +53,9 @@ pub enum Request {
     /// model per architecture, so a T5 and a GPT-2 stay loaded side by side:
     /// this replaces only the held model of the same architecture.
     Load { id: RequestId, model: ModelSpec },
+    /// Runs the models on `threads` threads (1 or 2; 2 needs a cross-origin
+    /// isolated page). Answered by [`Event::Threads`].
+    SetThreads { id: RequestId, threads: u32 },
     /// Streams a continuation of `prompt` from the held model `model`.
     Generate {
         id: RequestId,
@@ -170,6 +173,12 @@ pub enum Event {
     Ready {
         simd: bool,
         version: String,
+    },
+    /// Threads now in use; `note` says why fewer than asked.
+    Threads {
+        id: RequestId,
+        threads: u32,
+        note: Option<String>,
     },
     Tokenized {
         id: RequestId,

@@ -4,7 +4,8 @@
 //!
 //! Pages: `dist` (wasm SIMD128, the worker's own q8_0 kernels, what ships),
 //! `dist-candle` (the same with candle's kernels: the "before"), and
-//! `dist-scalar` (no SIMD). Native: `lab` with 1 and 2 threads. Models come
+//! `dist-scalar` (no SIMD); `dist` again served cross-origin isolated with
+//! "Two threads" on. Native: `lab` with 1 and 2 threads. Models come
 //! from `$LAB_HOME/bench-models` (`lab bench-models`: random weights of the
 //! real shapes).
 
@@ -130,6 +131,19 @@ async fn browser(page: &Page, file: &str, config: Option<&str>, tokenizer: &str)
 
 async fn open(dist: &str, mounts: &[(String, PathBuf)], simd: bool) -> Page {
     let page = Page::open_dist(e2e::repo_root().join(dist), mounts.to_vec()).await;
+    ready(page, dist, simd).await
+}
+
+/// The shipped page, isolated, with its second thread on.
+async fn open_threaded(mounts: &[(String, PathBuf)]) -> Page {
+    let page = Page::open_served(e2e::repo_root().join("dist"), mounts.to_vec(), true).await;
+    let page = ready(page, "dist", true).await;
+    page.click("#threads").await;
+    page.wait_attr("#threads", "data-threads", "2", 30).await;
+    page
+}
+
+async fn ready(page: Page, dist: &str, simd: bool) -> Page {
     page.wait_attr("#worker-status", "data-ready", "true", 60)
         .await;
     let has = page.attr("#worker-status", "data-simd").await;
@@ -192,6 +206,7 @@ async fn main() {
     let ours = open("dist", &mounts, true).await;
     let candle = open("dist-candle", &mounts, true).await;
     let scalar = open("dist-scalar", &mounts, false).await;
+    let threaded = open_threaded(&mounts).await;
     println!(
         "| model | runtime | prompt tokens | prefill ms | decode tok/s | \
          first / warm generate | memory / file |"
@@ -204,11 +219,15 @@ async fn main() {
                 "| {file} | native, {threads} thread(s) | {tokens:.0} | {prefill:.1} | {decode:.1} | | |"
             );
         }
-        for (name, page) in [
+        let pages = [
             ("wasm SIMD, our kernels", &ours),
+            ("wasm SIMD, our kernels, 2 threads", &threaded),
             ("wasm SIMD, candle's kernels", &candle),
             ("wasm scalar", &scalar),
-        ] {
+        ];
+        // BENCH_PAGES=kernels measures only the pages whose name has it.
+        let only = std::env::var("BENCH_PAGES").unwrap_or_default();
+        for (name, page) in pages.into_iter().filter(|p| p.0.contains(&only)) {
             let b = browser(page, file, config, tokenizer).await;
             println!(
                 "| {file} | {name} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} |",
@@ -223,4 +242,5 @@ async fn main() {
     ours.close().await;
     candle.close().await;
     scalar.close().await;
+    threaded.close().await;
 }

@@ -103,24 +103,25 @@ async fn main() {
     let many_rows =
         [("lab-gpt2", "gpt2"), ("lab-t5", "t5")].map(|(model, _)| native(&lab, model, &many).0);
     let mut columns = Vec::new();
-    for dist in ["dist", "dist-candle"] {
-        columns.push(in_page(dist, &many).await);
+    for (dist, threads) in [("dist", false), ("dist", true), ("dist-candle", false)] {
+        columns.push(in_page(dist, &many, threads).await);
     }
-    println!("| model | work | native ms | wasm SIMD ms | wasm SIMD, candle's kernels ms | wasm / native |");
-    println!("|---|---|---|---|---|---|");
+    println!("| model | work | native ms | wasm SIMD ms | wasm SIMD, 2 threads ms | wasm SIMD, candle's kernels ms | wasm / native |");
+    println!("|---|---|---|---|---|---|---|");
     for (i, model) in ["lab-gpt2", "lab-t5"].iter().enumerate() {
-        let (ours, candle) = (columns[0][i], columns[1][i]);
+        let [ours, threaded, candle] = [0, 1, 2].map(|c| columns[c][i]);
         println!(
-            "| {model} | sweep, spam preset (330 rows, 15 heads + baselines) | {:.0} | {:.0} | {:.0} | {:.2} |",
-            spam_rows[i], ours.0, candle.0, ours.0 / spam_rows[i]
+            "| {model} | sweep, spam preset (330 rows, 15 heads + baselines) | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} |",
+            spam_rows[i], ours.0, threaded.0, candle.0, ours.0 / spam_rows[i]
         );
     }
     for (i, model) in ["lab-gpt2", "lab-t5"].iter().enumerate() {
-        let (ours, candle) = (columns[0][i], columns[1][i]);
+        let [ours, threaded, candle] = [0, 1, 2].map(|c| columns[c][i]);
         println!(
-            "| {model} | features of 500 examples | {:.0} | {:.0} | {:.0} | {:.2} |",
+            "| {model} | features of 500 examples | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} |",
             many_rows[i],
             ours.1,
+            threaded.1,
             candle.1,
             ours.1 / many_rows[i]
         );
@@ -128,10 +129,15 @@ async fn main() {
 }
 
 /// In the page built into `dist`, per model: the spam sweep's ms and the
-/// features of the 500 examples' ms.
-async fn in_page(dist: &str, many: &Path) -> [(f64, f64); 2] {
-    let page = Page::open_dist(repo_root().join(dist), Vec::new()).await;
+/// features of the 500 examples' ms; `threads`: served isolated, with the
+/// second thread on.
+async fn in_page(dist: &str, many: &Path, threads: bool) -> [(f64, f64); 2] {
+    let page = Page::open_served(repo_root().join(dist), Vec::new(), threads).await;
     wait_both_lab_models(&page).await;
+    if threads {
+        page.click("#threads").await;
+        page.wait_attr("#threads", "data-threads", "2", 30).await;
+    }
     page.click("#tab-classify").await;
     page.wait_for("the spam preset", 30, || async {
         (page.value("#preset").await == "spam").then_some(())

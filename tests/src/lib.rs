@@ -78,7 +78,22 @@ impl Page {
     /// Serves the page built into `dist` (and `mounts`) and opens it. The
     /// test fixtures are served at `fixtures/` beside the page: only the
     /// catalog's two random-weight models ship in `dist/`.
-    pub async fn open_dist(dist: PathBuf, mut mounts: Vec<(String, PathBuf)>) -> Page {
+    pub async fn open_dist(dist: PathBuf, mounts: Vec<(String, PathBuf)>) -> Page {
+        Self::open_served(dist, mounts, false).await
+    }
+
+    /// The page served cross-origin isolated (COOP and COEP on every file),
+    /// as `scripts/serve.sh` serves it: what a second thread needs.
+    pub async fn open_isolated() -> Page {
+        Self::open_served(repo_root().join("dist"), Vec::new(), true).await
+    }
+
+    /// Serves `dist` (and `mounts`), cross-origin isolated or not, and opens it.
+    pub async fn open_served(
+        dist: PathBuf,
+        mut mounts: Vec<(String, PathBuf)>,
+        isolated: bool,
+    ) -> Page {
         mounts.push((
             "fixtures/".to_string(),
             repo_root().join("worker/tests/fixtures"),
@@ -89,7 +104,7 @@ impl Page {
             dist.display()
         );
         let served = ServedLog::default();
-        let base_url = serve(dist, mounts, served.clone()).await;
+        let base_url = serve(dist, mounts, served.clone(), isolated).await;
         let driver_port = free_port().await;
         let driver = Command::new("chromedriver")
             .arg(format!("--port={driver_port}"))
@@ -335,14 +350,19 @@ async fn free_port() -> u16 {
 /// A minimal static file server for `root` (and `mounts`) on 127.0.0.1.
 /// `slow/…` serves the same file throttled; `cut/…` sends half of it and
 /// hangs up, as a broken connection would.
-async fn serve(root: PathBuf, mounts: Vec<(String, PathBuf)>, log: ServedLog) -> String {
+async fn serve(
+    root: PathBuf,
+    mounts: Vec<(String, PathBuf)>,
+    log: ServedLog,
+    isolated: bool,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let (root, mounts, log) = (root.clone(), mounts.clone(), log.clone());
             tokio::spawn(async move {
-                let _ = answer(stream, &root, &mounts, &log).await;
+                let _ = answer(stream, &root, &mounts, &log, isolated).await;
             });
         }
     });
@@ -354,6 +374,7 @@ async fn answer(
     root: &Path,
     mounts: &[(String, PathBuf)],
     log: &ServedLog,
+    isolated: bool,
 ) -> std::io::Result<()> {
     let mut buf = vec![0u8; 8192];
     let n = stream.read(&mut buf).await?;
@@ -388,11 +409,16 @@ async fn answer(
     let header = format!(
         // Any origin may read these files, as the hub allows: a mirror on
         // another address is then held back by the page's policy alone.
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nAccess-Control-Allow-Origin: *\r\n{}Connection: close\r\n\r\n",
         status,
         if status == 200 { "OK" } else { "Not Found" },
         content_type(path),
-        body.len()
+        body.len(),
+        if isolated {
+            "Cross-Origin-Opener-Policy: same-origin\r\nCross-Origin-Embedder-Policy: require-corp\r\n"
+        } else {
+            ""
+        }
     );
     let entry = {
         let mut log = log.lock().expect("log");

@@ -286,6 +286,33 @@ async fn compare_runs_both_models_as_the_playground_would_and_measures_them() {
     let key = "reverse (sentences)";
     let everyday = shown(cell("#everyday-scores", key, "t5")).await;
     assert_eq!(everyday, t5.scores.out_of_distribution[key].exact_match);
+    // What pretraining buys: each model beside its fine-tuning from scratch.
+    for model in [t5, manifest.model("lab-gpt2").unwrap()] {
+        let arch = model.arch.as_str();
+        let scratch = model
+            .scores
+            .from_scratch
+            .as_ref()
+            .expect("from-scratch scores");
+        let table = "#what-pretraining-buys";
+        let scratch_arch = format!("{arch}-scratch");
+        let shown_reverse = shown(cell(table, "reverse", &scratch_arch)).await;
+        assert_eq!(shown_reverse, scratch.held_out["reverse"].exact_match);
+        let shown_everyday = shown(cell(table, key, &scratch_arch)).await;
+        assert_eq!(shown_everyday, scratch.out_of_distribution[key].exact_match);
+        let shown_mean = shown(cell(table, "mean", &scratch_arch)).await;
+        assert_eq!(shown_mean, scratch.mean_exact_match);
+        assert_eq!(
+            shown(cell(table, "reverse", arch)).await,
+            model.scores.held_out["reverse"].exact_match
+        );
+    }
+    page.js(
+        "document.getElementById('what-pretraining-buys').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    page.screenshot("what-pretraining-buys").await;
 
     // A share link opens the Compare view with its input.
     let link = page.share_link().await;

@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod data;
 pub mod eval;
 pub mod export;
+pub mod from_scratch;
 pub mod fused;
 pub mod gpt2;
 pub mod init;

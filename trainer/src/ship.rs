@@ -80,7 +80,7 @@ pub fn every_nth(examples: &[TaskExample], every: usize) -> Vec<TaskExample> {
 }
 
 /// Scores as the manifest holds them.
-fn scores_json(tasks: &BTreeMap<String, eval::TaskScore>) -> Value {
+pub(crate) fn scores_json(tasks: &BTreeMap<String, eval::TaskScore>) -> Value {
     tasks
         .iter()
         .map(|(t, s)| {
@@ -219,23 +219,7 @@ fn ship_model(
     let ood_scores = eval::score_tasks(&session, ood, &all)?;
     let from_scratch = match &m.scratch {
         Some(dir) => {
-            let recipe = read_json(&dir.join("recipe.json"))?;
-            if recipe["options"]["init"] != Value::Null || recipe["stage"] != "finetune" {
-                bail!(
-                    "{} is not a fine-tuning run from random initialisation",
-                    dir.display()
-                )
-            }
-            let report = eval::evaluate(dir, &opts.data, &m.tokenizer_json, &opts.eval)?;
-            let session = eval::load_session(dir, &m.tokenizer_json)?;
-            json!({
-                "held_out": scores_json(&report.tasks),
-                "mean_exact_match": report.mean_exact_match,
-                "perplexity": report.perplexity,
-                "out_of_distribution": scores_json(&eval::score_tasks(&session, ood, &all)?),
-                "finetune": stage_summary(&recipe),
-                "training_seconds": recipe["report"]["seconds"],
-            })
+            crate::from_scratch::scores(dir, &opts.data, &m.tokenizer_json, ood, &opts.eval)?
         }
         None => Value::Null,
     };

@@ -69,6 +69,7 @@ impl<'a, M: LanguageModel> Generation<'a, M> {
             prompt_tokens: prompt.len(),
             prefill_ms,
             prefill_tok_s: prompt.len() as f64 / (prefill_ms / 1000.0).max(1e-9),
+            threads: 1,
             ..Default::default()
         };
         Ok(Self {

@@ -41,7 +41,7 @@ impl TokenTable {
     pub fn new(table: QTensor) -> Result<Self> {
         if kernels::IN_USE {
             if let Some(packed) = QuantMatrix::from_qtensor(&table)? {
-                return Ok(Self::Packed(Arc::new(packed)));
+                return Ok(Self::Packed(kernels::packed(packed)));
             }
         }
         Ok(Self::Candle(Arc::new(table)))
@@ -81,7 +81,8 @@ impl Module for Linear {
             Weight::Candle(w) => w.forward(&xs)?,
             Weight::Packed(w) => {
                 let values = xs.flatten_all()?.to_vec1::<f32>()?;
-                Tensor::from_vec(w.matmul(&values, rows)?, (rows, w.out_dim()), xs.device())?
+                let ys = kernels::matmul(w, &values, rows)?;
+                Tensor::from_vec(ys, (rows, w.out_dim()), xs.device())?
             }
         };
         let mut out_dims = dims;

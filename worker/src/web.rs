@@ -23,6 +23,7 @@ use download::{fetch_bytes, fetch_file, LoadFailure};
 mod cache;
 mod classify;
 mod download;
+pub mod threads;
 mod turns;
 
 /// A loaded model and what the page is told about it.
@@ -76,6 +77,9 @@ fn js_error(e: JsValue) -> String {
 
 /// Installs the message handler and tells the page the worker is ready.
 pub fn start() {
+    if threads::is_helper() {
+        return threads::serve();
+    }
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
         match serde_wasm_bindgen::from_value::<Request>(event.data()) {
             Ok(request) => handle(request),
@@ -165,6 +169,10 @@ fn handle(request: Request) {
         | Request::Batch { id, model, .. }
         | Request::Predict { id, model, .. }
         | Request::LabelAnswers { id, model, .. } => answer(id, model, &request),
+        Request::SetThreads { id, threads } => spawn_local(async move {
+            let _turn = turns::take(id).await;
+            post(&threads::set(id, threads).await);
+        }),
         Request::Generate {
             id,
             model,
@@ -345,6 +353,20 @@ async fn load(id: RequestId, spec: ModelSpec) -> Result<(), LoadFailure> {
         }
         state.held.iter().map(|h| h.about.clone()).collect()
     });
+    // The second thread, if on, gets the new matrices (and warms up on them).
+    match threads::refresh().await {
+        Ok(()) if threads::in_use().0 > 1 => {
+            session.warm_up().map_err(|e| crate::plain_error(&e))?;
+        }
+        Ok(()) => {}
+        Err(why) => post(&Event::Threads {
+            id,
+            threads: 1,
+            note: Some(format!(
+                "The second thread stopped ({why}); the models run on one thread."
+            )),
+        }),
+    }
     // What the worker holds first, so the page never shows a load as done
     // before it can show the model.
     post(&Event::Held { models: held });
@@ -363,6 +385,7 @@ async fn generate(
         return Err("the prompt is empty: type something first".into());
     }
     let prompt_ids = session.encode(prompt).map_err(|e| crate::plain_error(&e))?;
+    let shared_before = threads::in_use().1;
     let mut runner = session.runner();
     let mut generation = Generation::start(
         &mut runner,
@@ -392,12 +415,15 @@ async fn generate(
         }
     }
     STATE.with(|s| s.borrow_mut().cancelled.remove(&id));
+    let mut stats = generation.stats().clone();
+    (stats.threads, stats.shared_matmuls) = threads::in_use();
+    stats.shared_matmuls = stats.shared_matmuls.saturating_sub(shared_before);
     post(&Event::Done {
         id,
         reason: generation
             .finished()
             .unwrap_or(protocol::StopReason::MaxTokens),
-        stats: generation.stats().clone(),
+        stats,
     });
     Ok(())
 }

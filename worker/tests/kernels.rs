@@ -239,3 +239,30 @@ fn speed_on_gpt2_shapes() {
         c * 1e3
     );
 }
+
+/// A matrix cut at any quad: the rows a helper gets (as bytes) and the rows
+/// kept give, side by side, exactly the whole matrix's output.
+#[test]
+fn a_split_matrix_gives_the_whole_output() {
+    for (dtype, m, n, k) in [(GgmlDType::Q8_0, 3, 10, 64), (GgmlDType::Q4_0, 5, 13, 96)] {
+        let w = Tensor::from_vec(values(n * k, 3), (n, k), &Device::Cpu).unwrap();
+        let q = QTensor::quantize(&w, dtype).unwrap();
+        let whole = QuantMatrix::from_qtensor(&q).unwrap().unwrap();
+        let xs = values(m * k, 11);
+        let expected = whole.matmul(&xs, m).unwrap();
+        for cut in 0..=whole.quads() {
+            let (part, first) = QuantMatrix::from_part(&whole.part_bytes(cut)).unwrap();
+            assert_eq!((part.id(), first), (whole.id(), (cut * 4).min(n)));
+            let kept = whole.matmul_quads(&xs, m, 0..cut).unwrap();
+            let theirs = part.matmul(&xs, m).unwrap();
+            let joined: Vec<f32> = (0..m)
+                .flat_map(|r| {
+                    let (a, b) = (kept.len() / m, theirs.len() / m);
+                    [&kept[r * a..(r + 1) * a], &theirs[r * b..(r + 1) * b]].concat()
+                })
+                .collect();
+            assert_eq!(joined, expected, "{dtype:?} {m}x{n}x{k} cut at quad {cut}");
+        }
+        assert!(QuantMatrix::from_part(&whole.part_bytes(1)[..30]).is_err());
+    }
+}

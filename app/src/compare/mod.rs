@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use protocol::Arch;
 
 mod figures;
+mod pretraining;
 pub mod scores;
 pub mod state;
 

@@ -33,7 +33,11 @@ pub fn Scores() -> impl IntoView {
     move || match manifest.get() {
         None => ().into_any(),
         Some(Err(message)) => view! { <p class="notice">{message}</p> }.into_any(),
-        Some(Ok(m)) => view! { <ScoreTable models=m.models/> }.into_any(),
+        Some(Ok(m)) => view! {
+            <ScoreTable models=m.models.clone()/>
+            <super::pretraining::Pretraining models=m.models/>
+        }
+        .into_any(),
     }
 }
 

@@ -24,8 +24,9 @@ pub fn Output() -> impl IntoView {
             let status = move || match &finished {
                 None => format!("Generating… {} tokens", steps.with(|s| s.len())),
                 Some((reason, stats)) => format!(
-                    "{} prompt tokens ({:.0} tok/s), {} new tokens at {:.1} tok/s — stopped: {reason:?}",
-                    stats.prompt_tokens, stats.prefill_tok_s, stats.generated_tokens, stats.decode_tok_s
+                    "{} prompt tokens ({:.0} tok/s), {} new tokens at {:.1} tok/s{} — stopped: {reason:?}",
+                    stats.prompt_tokens, stats.prefill_tok_s, stats.generated_tokens, stats.decode_tok_s,
+                    if stats.threads > 1 { ", two threads" } else { "" }
                 ),
             };
             view! {
@@ -40,7 +41,9 @@ pub fn Output() -> impl IntoView {
                     data-decode-tok-s=stat(|s| s.decode_tok_s.to_string())
                     data-prefill-tok-s=stat(|s| s.prefill_tok_s.to_string())
                     data-prefill-ms=stat(|s| s.prefill_ms.to_string())
-                    data-prompt-tokens=stat(|s| s.prompt_tokens.to_string())>{status}</p>
+                    data-prompt-tokens=stat(|s| s.prompt_tokens.to_string())
+                    data-threads=stat(|s| s.threads.to_string())
+                    data-shared-matmuls=stat(|s| s.shared_matmuls.to_string())>{status}</p>
             }
         })
     }

@@ -11,6 +11,9 @@
 //! memory in one pass. Natively candle's AVX kernels stay in use;
 //! [`QuantMatrix`] runs there only in tests, through the portable dot product.
 
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{bail, Result};
 use half::f16;
@@ -18,7 +21,11 @@ use half::f16;
 /// Values a q8_0 block holds, and so the unit of every scale.
 pub const BLOCK: usize = 32;
 /// Weight rows packed together.
-const QUAD: usize = 4;
+pub(super) const QUAD: usize = 4;
+
+/// Every matrix gets its own id, so that a helper thread holding part of
+/// it can be told which one to use.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Activations as q8_0 blocks: signed bytes, one f32 scale a [`BLOCK`].
 struct Activations {
@@ -79,7 +86,7 @@ impl Activations {
 /// How a weight block's 32 values are stored: bytes per block, and the
 /// integer dot product of one block with an activation block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(super) enum Kind {
     /// 32 signed bytes.
     Q8,
     /// 16 bytes: value j is `(byte[j] & 15) - 8`, value j + 16 is `(byte[j] >> 4) - 8`.
@@ -87,7 +94,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn of(dtype: GgmlDType) -> Option<Self> {
+    pub(super) fn of(dtype: GgmlDType) -> Option<Self> {
         match dtype {
             GgmlDType::Q8_0 => Some(Self::Q8),
             GgmlDType::Q4_0 => Some(Self::Q4),
@@ -95,7 +102,7 @@ impl Kind {
         }
     }
 
-    const fn bytes(self) -> usize {
+    pub(super) const fn bytes(self) -> usize {
         match self {
             Self::Q8 => BLOCK,
             Self::Q4 => BLOCK / 2,
@@ -116,11 +123,12 @@ impl Kind {
 /// block, the four rows' blocks one after the other, and their four scales
 /// as f32. Rows past `out` (up to a multiple of four) are zeros.
 pub struct QuantMatrix {
-    kind: Kind,
-    rows: usize,
-    cols: usize,
-    quants: Vec<u8>,
-    scales: Vec<f32>,
+    pub(super) id: u64,
+    pub(super) kind: Kind,
+    pub(super) rows: usize,
+    pub(super) cols: usize,
+    pub(super) quants: Vec<u8>,
+    pub(super) scales: Vec<f32>,
 }
 
 impl QuantMatrix {
@@ -150,12 +158,26 @@ impl QuantMatrix {
             quants[at * kind.bytes()..(at + 1) * kind.bytes()].copy_from_slice(&block[2..]);
         }
         Ok(Some(Self {
+            id: Self::new_id(),
             kind,
             rows,
             cols,
             quants,
             scales,
         }))
+    }
+
+    pub(super) fn new_id() -> u64 {
+        NEXT_ID.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Groups of four rows (the last may be partly padding).
+    pub fn quads(&self) -> usize {
+        self.rows.div_ceil(QUAD)
     }
 
     pub fn out_dim(&self) -> usize {
@@ -197,6 +219,16 @@ impl QuantMatrix {
 
     /// `xs` (`m × in`) times the weight transposed: `m × out`, row-major.
     pub fn matmul(&self, xs: &[f32], m: usize) -> Result<Vec<f32>> {
+        self.matmul_quads(xs, m, 0..self.quads())
+    }
+
+    /// The output columns of the rows in `quads` only: `m × cols`, where
+    /// `cols` counts those rows (the padding of the last quad left out).
+    /// Two threads each take a range and their outputs interleave.
+    pub fn matmul_quads(&self, xs: &[f32], m: usize, quads: Range<usize>) -> Result<Vec<f32>> {
+        if quads.end > self.quads() || quads.start > quads.end {
+            bail!("quads {quads:?} of a matrix of {}", self.quads())
+        }
         if xs.len() != m * self.cols {
             bail!(
                 "a matmul of {} values as {m} rows with a weight {} wide",
@@ -204,13 +236,14 @@ impl QuantMatrix {
                 self.cols
             )
         }
-        let n = self.rows;
+        let first = quads.start * QUAD;
+        let n = (quads.end * QUAD).min(self.rows).saturating_sub(first);
         let lhs = Activations::quantize(xs, m, self.cols);
         let mut out = vec![0f32; m * n];
         // Four weight rows at a time against every activation row: the four
         // rows stay in L1 while the activations pass.
-        for q in 0..n.div_ceil(QUAD) {
-            let col = q * QUAD;
+        for q in quads {
+            let col = q * QUAD - first;
             let take = (n - col).min(QUAD);
             let w = self.quad(q);
             for r in 0..m {

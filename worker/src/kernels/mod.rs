@@ -4,10 +4,12 @@
 //!
 //! - [`matmul`]: q8_0 and q4_0 weights times activations (every `Linear`,
 //!   the tied output layers, token lookups);
-//! - [`gelu`]: GPT-2's tanh GELU, four values at a time.
+//! - [`gelu`]: GPT-2's tanh GELU, four values at a time;
+//! - `split`: a matrix's rows cut in two, for a second thread.
 
 pub mod gelu;
 pub mod matmul;
+mod split;
 
 pub use gelu::gelu_tanh;
 pub use matmul::QuantMatrix;
@@ -17,3 +19,19 @@ pub use matmul::QuantMatrix;
 /// build sets `LAB_CANDLE_KERNELS` (the benchmark's "before" page).
 pub const IN_USE: bool =
     cfg!(target_arch = "wasm32") && option_env!("LAB_CANDLE_KERNELS").is_none();
+
+/// A packed matrix, noted so that a second thread can get its half.
+pub fn packed(matrix: QuantMatrix) -> std::sync::Arc<QuantMatrix> {
+    let matrix = std::sync::Arc::new(matrix);
+    #[cfg(target_arch = "wasm32")]
+    crate::web::threads::register(&matrix);
+    matrix
+}
+
+/// `w`'s matmul, shared with the second thread when it runs.
+pub fn matmul(w: &QuantMatrix, xs: &[f32], m: usize) -> candle_core::Result<Vec<f32>> {
+    #[cfg(target_arch = "wasm32")]
+    return crate::web::threads::matmul(w, xs, m);
+    #[cfg(not(target_arch = "wasm32"))]
+    w.matmul(xs, m)
+}

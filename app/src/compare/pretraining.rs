@@ -1,0 +1,76 @@
+//! What pretraining buys, measured: each shipped model beside the same
+//! fine-tuning (same data, same steps) from random weights, on the held-out
+//! examples and on everyday input (from `models/manifest.json`).
+
+use leptos::prelude::*;
+use protocol::manifest::ManifestModel;
+
+use super::scores::{keys, percent, ScoreCell};
+
+#[component]
+pub fn Pretraining(models: Vec<ManifestModel>) -> impl IntoView {
+    let measured: Vec<ManifestModel> = models
+        .into_iter()
+        .filter(|m| m.scores.from_scratch.is_some())
+        .collect();
+    if measured.is_empty() {
+        return ().into_any();
+    }
+    let rows = keys(
+        measured
+            .iter()
+            .flat_map(|m| [&m.scores.held_out, &m.scores.out_of_distribution].into_iter()),
+    );
+    let label = |m: &ManifestModel| {
+        if m.label.is_empty() {
+            m.id.clone()
+        } else {
+            m.label.clone()
+        }
+    };
+    view! {
+        <section class="panel" id="what-pretraining-buys">
+            <h2>"What pretraining buys"</h2>
+            <p class="hint">
+                "Each shipped model was pretrained on the State of the Union addresses, then fine-tuned on the \
+                 tasks. Beside it, the same fine-tuning (same examples, same number of steps) started from \
+                 random weights instead. The difference is what the pretraining stage contributed. At this \
+                 scale (minutes of pretraining on one speech archive) it can be little or nothing: the \
+                 chapter's gains come from far more text and compute."
+            </p>
+            <table class="figures scores">
+                <thead>
+                    <tr><th>"Task"</th>{measured.iter().map(|m| view! {
+                        <th data-arch=m.arch.as_str()>{format!("{}: pretrained", label(m))}</th>
+                        <th data-arch=m.arch.as_str()>"from scratch"</th>
+                    }).collect_view()}</tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|task| view! {
+                        <tr data-task=task.clone()>
+                            <th>{task.clone()}</th>
+                            {measured.iter().map(|m| {
+                                let scratch = m.scores.from_scratch.as_ref();
+                                let pick = |t: &std::collections::BTreeMap<String, _>| t.get(&task).cloned();
+                                let pretrained = pick(&m.scores.held_out).or_else(|| pick(&m.scores.out_of_distribution));
+                                let from_scratch = scratch.and_then(|s| pick(&s.held_out).or_else(|| pick(&s.out_of_distribution)));
+                                view! {
+                                    <ScoreCell score=pretrained arch=m.arch.as_str()/>
+                                    <ScoreCell score=from_scratch arch=format!("{}-scratch", m.arch.as_str())/>
+                                }
+                            }).collect_view()}
+                        </tr>
+                    }).collect_view()}
+                    <tr data-task="mean"><th>"Mean exact match (held out)"</th>{measured.iter().map(|m| view! {
+                        <td data-arch=m.arch.as_str()>{percent(Some(m.scores.mean_exact_match))}</td>
+                        <td data-arch=format!("{}-scratch", m.arch.as_str())
+                            data-exact=m.scores.from_scratch.as_ref().map(|s| s.mean_exact_match.to_string())>
+                            {percent(m.scores.from_scratch.as_ref().map(|s| s.mean_exact_match))}
+                        </td>
+                    }).collect_view()}</tr>
+                </tbody>
+            </table>
+        </section>
+    }
+    .into_any()
+}
