@@ -97,8 +97,15 @@ pub fn matmul(w: &QuantMatrix, xs: &[f32], m: usize) -> Result<Vec<f32>> {
     match shared {
         Some(Ok(out)) => return Ok(out),
         Some(Err(why)) => {
-            web_sys::console::error_1(&format!("second thread stopped: {why}").into());
             stop();
+            // Not an answer to any request: the page's toggle follows it.
+            super::post(&Event::Threads {
+                id: 0,
+                threads: 1,
+                note: Some(format!(
+                    "The second thread stopped ({why}); the models run on one thread."
+                )),
+            });
         }
         None => {}
     }
@@ -157,7 +164,7 @@ impl Pool {
         ] {
             Atomics::store(&self.control, slot, value).map_err(js)?;
         }
-        self.seq += 1;
+        self.seq = self.seq.wrapping_add(1);
         Atomics::store(&self.control, SEQ, self.seq).map_err(js)?;
         Atomics::notify(&self.control, SEQ).map_err(js)?;
         let ours = w
@@ -196,7 +203,7 @@ impl Pool {
     /// Asks the helper to leave its job loop, so that it reads messages again.
     fn quit(&mut self) -> std::result::Result<(), String> {
         Atomics::store(&self.control, COMMAND, QUIT).map_err(js)?;
-        self.seq += 1;
+        self.seq = self.seq.wrapping_add(1);
         Atomics::store(&self.control, SEQ, self.seq).map_err(js)?;
         Atomics::notify(&self.control, SEQ).map_err(js)?;
         self.wait_done()
