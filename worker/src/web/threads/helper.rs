@@ -29,8 +29,11 @@ pub fn serve() {
         let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
         match take_parts(&e.data()) {
             Ok((control, data, parts)) => {
+                // The job number is read before "ready": once the primary
+                // has that, its next job may come at any moment.
+                let seen = Atomics::load(&control, SEQ).unwrap_or_default();
                 let _ = scope.post_message(&"ready".into());
-                if let Err(why) = serve_jobs(&control, &data, &parts) {
+                if let Err(why) = serve_jobs(&control, &data, &parts, seen) {
                     web_sys::console::error_1(&format!("helper: {why}").into());
                 }
             }
@@ -77,8 +80,8 @@ fn serve_jobs(
     control: &Int32Array,
     data: &Float32Array,
     parts: &Parts,
+    mut seen: i32,
 ) -> std::result::Result<(), String> {
-    let mut seen = Atomics::load(control, SEQ).map_err(js)?;
     loop {
         let seq = spin(control, SEQ, |seq| seq != seen)?;
         if seq == seen {
