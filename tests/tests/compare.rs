@@ -261,58 +261,8 @@ async fn compare_runs_both_models_as_the_playground_would_and_measures_them() {
     .await;
     page.screenshot("mixed-batch").await;
 
-    // The shipped pair's held-out and everyday scores come from the manifest.
-    let manifest: protocol::manifest::Manifest = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("static/models/manifest.json")).unwrap(),
-    )
-    .unwrap();
-    let t5 = manifest.model("lab-t5").unwrap();
-    let cell = |table: &str, task: &str, arch: &str| {
-        format!("{table} tr[data-task='{task}'] td[data-arch='{arch}']")
-    };
-    let shown = |selector: String| {
-        let page = &page;
-        async move {
-            page.wait_for("a score cell", 10, || async {
-                page.attr(&selector, "data-exact").await
-            })
-            .await
-            .parse::<f64>()
-            .unwrap()
-        }
-    };
-    let held_out = shown(cell("#shipped-scores", "reverse", "t5")).await;
-    assert_eq!(held_out, t5.scores.held_out["reverse"].exact_match);
-    let key = "reverse (sentences)";
-    let everyday = shown(cell("#everyday-scores", key, "t5")).await;
-    assert_eq!(everyday, t5.scores.out_of_distribution[key].exact_match);
-    // What pretraining buys: each model beside its fine-tuning from scratch.
-    for model in [t5, manifest.model("lab-gpt2").unwrap()] {
-        let arch = model.arch.as_str();
-        let scratch = model
-            .scores
-            .from_scratch
-            .as_ref()
-            .expect("from-scratch scores");
-        let table = "#what-pretraining-buys";
-        let scratch_arch = format!("{arch}-scratch");
-        let shown_reverse = shown(cell(table, "reverse", &scratch_arch)).await;
-        assert_eq!(shown_reverse, scratch.held_out["reverse"].exact_match);
-        let shown_everyday = shown(cell(table, key, &scratch_arch)).await;
-        assert_eq!(shown_everyday, scratch.out_of_distribution[key].exact_match);
-        let shown_mean = shown(cell(table, "mean", &scratch_arch)).await;
-        assert_eq!(shown_mean, scratch.mean_exact_match);
-        assert_eq!(
-            shown(cell(table, "reverse", arch)).await,
-            model.scores.held_out["reverse"].exact_match
-        );
-    }
-    page.js(
-        "document.getElementById('what-pretraining-buys').scrollIntoView();",
-        vec![],
-    )
-    .await;
-    page.screenshot("what-pretraining-buys").await;
+    // The shipped pair's scores, and what pretraining buys, are the manifest's.
+    e2e::scores::shown_as_in_the_manifest(&page).await;
 
     // A share link opens the Compare view with its input.
     let link = page.share_link().await;

@@ -37,6 +37,22 @@ async fn ids(page: &Page, arch: &str, name: &str) -> String {
     page.generate(60).await.0
 }
 
+/// On two threads, the held model `name` gives the one-thread tokens `want`
+/// and the worker says it split matmuls with its helper.
+async fn split_and_same(page: &Page, arch: &str, name: &str, want: &str) {
+    assert_eq!(
+        ids(page, arch, name).await,
+        want,
+        "two threads changed {name}'s tokens"
+    );
+    let (threads, shared) = run_threads(page).await;
+    assert_eq!(threads, "2");
+    assert!(
+        shared > 0,
+        "the worker split none of {name}'s matmuls with its helper"
+    );
+}
+
 #[tokio::test]
 async fn two_threads_split_the_matmuls_and_keep_the_tokens() {
     let page = Page::open_isolated().await;
@@ -62,29 +78,22 @@ async fn two_threads_split_the_matmuls_and_keep_the_tokens() {
     page.click("#threads").await;
     page.wait_attr("#threads", "data-threads", "2", 30).await;
     assert_eq!(page.text("#threads-note").await, None);
-    assert_eq!(
-        ids(&page, "t5", "lab-t5").await,
-        t5,
-        "two threads changed the T5's tokens"
-    );
-    let (threads, shared) = run_threads(&page).await;
-    assert_eq!(threads, "2");
-    assert!(shared > 0, "the worker split no matmul with its helper");
+    split_and_same(&page, "t5", "lab-t5", &t5).await;
 
     // ...and of models loaded while it runs: the reference's tokens, and the
     // lab GPT-2's again, split.
     load_tiny_gpt2(&page).await;
     greedy_gpt2_matches_the_reference(&page).await;
     use_catalog_model(&page, "lab-gpt2").await;
-    assert_eq!(
-        ids(&page, "gpt2", "lab-gpt2").await,
-        gpt2,
-        "two threads changed the GPT-2's tokens"
-    );
-    let (threads, shared) = run_threads(&page).await;
-    assert_eq!(threads, "2");
-    assert!(shared > 0, "the reloaded model's matmuls were not split");
-    page.screenshot("threads-on").await;
+    split_and_same(&page, "gpt2", "lab-gpt2", &gpt2).await;
+    page.js(
+        "document.documentElement.classList.add('projector'); \
+         document.documentElement.dataset.theme = 'dark'; \
+         window.scrollTo(0, 0);",
+        vec![],
+    )
+    .await;
+    page.screenshot("threads-on-projector-dark").await;
 
     // Off: one thread again, nothing split, the same tokens.
     page.click("#threads").await;

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use protocol::Arch;
 use serde_json::{json, Value};
 
 use crate::data::TaskExample;
@@ -74,4 +75,32 @@ pub fn scores(
         "finetune_steps": steps,
         "training_seconds": seconds,
     }))
+}
+
+/// Writes `scores.from_scratch` of each `(arch, run, tokenizer)` into the
+/// manifest at `path`, beside the shipped model of that architecture.
+pub fn into_manifest(
+    path: &Path,
+    runs: &[(Arch, PathBuf, Vec<u8>)],
+    data: &Path,
+    ood: &Path,
+    opts: &EvalOptions,
+) -> Result<()> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut manifest: Value = serde_json::from_slice(&text)?;
+    let ood = crate::data::read_tasks(ood)?;
+    for (arch, dir, tokenizer) in runs {
+        let scores = scores(dir, data, tokenizer, &ood, opts)?;
+        eprintln!(
+            "{arch:?} from scratch: held-out mean exact match {}",
+            scores["mean_exact_match"]
+        );
+        let model = manifest["models"]
+            .as_array_mut()
+            .and_then(|ms| ms.iter_mut().find(|m| m["arch"] == arch.as_str()))
+            .with_context(|| format!("{} has no {arch:?}", path.display()))?;
+        model["scores"]["from_scratch"] = scores;
+    }
+    std::fs::write(path, serde_json::to_string_pretty(&manifest)? + "\n")?;
+    Ok(())
 }

@@ -18,6 +18,9 @@ use trainer::train::StageOptions;
 use trainer::{gpt2, t5};
 use worker::session::config_model_type;
 
+#[path = "train/from_scratch.rs"]
+mod from_scratch;
+
 /// Trains the lab's small GPT-2 and T5, scores them, and ships them to the page.
 #[derive(Parser)]
 #[command(name = "train")]
@@ -38,27 +41,7 @@ enum Command {
     Ship(ShipArgs),
     /// Scores fine-tuning runs from random weights into the shipped
     /// manifest's `scores.from_scratch`, beside the shipped models.
-    FromScratch(FromScratchArgs),
-}
-
-#[derive(Args)]
-struct FromScratchArgs {
-    /// The T5 fine-tuned like the shipped one from random weights (its last phase).
-    #[arg(long, value_name = "DIR")]
-    t5: Option<PathBuf>,
-    /// The GPT-2 likewise.
-    #[arg(long, value_name = "DIR")]
-    gpt2: Option<PathBuf>,
-    #[arg(long, value_name = "DIR", default_value = "data")]
-    data: PathBuf,
-    /// [default: static/models/manifest.json]
-    #[arg(long, value_name = "FILE")]
-    manifest: Option<PathBuf>,
-    /// As `train ship` scores the shipped models.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    max_per_task: usize,
-    #[arg(long, value_name = "N", default_value_t = 20_000)]
-    ppl_tokens: usize,
+    FromScratch(from_scratch::FromScratchArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -397,45 +380,6 @@ fn ship(args: ShipArgs) -> Result<()> {
     Ok(())
 }
 
-/// `train from-scratch`: what pretraining buys, into the shipped manifest.
-fn from_scratch(args: FromScratchArgs) -> Result<()> {
-    let path = args
-        .manifest
-        .unwrap_or_else(|| repo_file("static/models/manifest.json"));
-    let mut manifest: serde_json::Value = serde_json::from_slice(&read(&path)?)?;
-    let ood = trainer::data::read_tasks(&repo_file("static/models/lab-ood.jsonl"))?;
-    let opts = EvalOptions {
-        max_per_task: args.max_per_task,
-        perplexity_tokens: args.ppl_tokens,
-        samples: 3,
-        page_tasks: Some(page_tasks(&repo_file("static/tasks.json"))?),
-    };
-    for (arch, dir) in [(Arch::T5, args.t5), (Arch::Gpt2, args.gpt2)] {
-        let Some(dir) = dir else { continue };
-        if model_arch(&dir)? != arch {
-            anyhow::bail!("{} does not hold a {arch:?}", dir.display())
-        }
-        let scores = trainer::from_scratch::scores(
-            &dir,
-            &args.data,
-            &read(&shipped_tokenizer(arch))?,
-            &ood,
-            &opts,
-        )?;
-        eprintln!(
-            "{arch:?} from scratch: held-out mean exact match {}",
-            scores["mean_exact_match"]
-        );
-        let model = manifest["models"]
-            .as_array_mut()
-            .and_then(|ms| ms.iter_mut().find(|m| m["arch"] == arch.as_str()))
-            .with_context(|| format!("{} has no {arch:?}", path.display()))?;
-        model["scores"]["from_scratch"] = scores;
-    }
-    std::fs::write(&path, serde_json::to_string_pretty(&manifest)? + "\n")?;
-    Ok(())
-}
-
 /// The command line, or exit: a usage error reads `train: ...` like every
 /// other failure; `--help` prints as clap prints it.
 fn parse(argv: &[String]) -> Cli {
@@ -459,7 +403,7 @@ fn main() {
         Command::T5(args) => train(Arch::T5, args, &argv),
         Command::Eval(args) => eval(args),
         Command::Ship(args) => ship(args),
-        Command::FromScratch(args) => from_scratch(args),
+        Command::FromScratch(args) => from_scratch::run(args),
     };
     if let Err(e) = result {
         let message = match e.downcast_ref::<candle_core::Error>() {

@@ -1,0 +1,77 @@
+//! The Compare view's score tables against `static/models/manifest.json`
+//! (written by `train ship` and `train from-scratch`): the shipped pair's
+//! held-out and everyday scores, and each beside its fine-tuning from scratch.
+
+use crate::{repo_root, Page};
+
+/// Cells of the shipped-scores, everyday-scores and what-pretraining-buys
+/// tables show the manifest's numbers.
+pub async fn shown_as_in_the_manifest(page: &Page) {
+    let manifest: protocol::manifest::Manifest = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("static/models/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let t5 = manifest.model("lab-t5").unwrap();
+    let cell = |table: &str, task: &str, arch: &str| {
+        format!("{table} tr[data-task='{task}'] td[data-arch='{arch}']")
+    };
+    let shown = |selector: String| {
+        let page = &page;
+        async move {
+            page.wait_for("a score cell", 10, || async {
+                page.attr(&selector, "data-exact").await
+            })
+            .await
+            .parse::<f64>()
+            .unwrap()
+        }
+    };
+    let held_out = shown(cell("#shipped-scores", "reverse", "t5")).await;
+    assert_eq!(held_out, t5.scores.held_out["reverse"].exact_match);
+    let key = "reverse (sentences)";
+    let everyday = shown(cell("#everyday-scores", key, "t5")).await;
+    assert_eq!(everyday, t5.scores.out_of_distribution[key].exact_match);
+    // What pretraining buys: each model beside its fine-tuning from scratch.
+    for model in [t5, manifest.model("lab-gpt2").unwrap()] {
+        let arch = model.arch.as_str();
+        let scratch = model
+            .scores
+            .from_scratch
+            .as_ref()
+            .expect("from-scratch scores");
+        let table = "#what-pretraining-buys";
+        let scratch_arch = format!("{arch}-scratch");
+        let shown_reverse = shown(cell(table, "reverse", &scratch_arch)).await;
+        assert_eq!(shown_reverse, scratch.held_out["reverse"].exact_match);
+        let shown_everyday = shown(cell(table, key, &scratch_arch)).await;
+        assert_eq!(shown_everyday, scratch.out_of_distribution[key].exact_match);
+        let shown_mean = shown(cell(table, "mean", &scratch_arch)).await;
+        assert_eq!(shown_mean, scratch.mean_exact_match);
+        assert_eq!(
+            shown(cell(table, "reverse", arch)).await,
+            model.scores.held_out["reverse"].exact_match
+        );
+    }
+    page.js(
+        "document.getElementById('what-pretraining-buys').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    page.screenshot("what-pretraining-buys").await;
+    // As a classroom sees it: projector mode, dark theme.
+    page.js(
+        "document.documentElement.classList.add('projector'); \
+         document.documentElement.dataset.theme = 'dark'; \
+         document.getElementById('what-pretraining-buys').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    page.screenshot("what-pretraining-buys-projector-dark")
+        .await;
+    page.js(
+        "document.documentElement.classList.remove('projector'); \
+         delete document.documentElement.dataset.theme;",
+        vec![],
+    )
+    .await;
+}
