@@ -15,7 +15,6 @@ pub mod head;
 pub mod kernels;
 pub mod memory;
 pub mod nn;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod random_models;
 pub mod sampling;
 pub mod session;

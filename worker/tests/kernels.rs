@@ -87,6 +87,35 @@ fn odd_shapes_match_candle() {
     }
 }
 
+/// Activations that land exactly halfway between two integers once scaled
+/// (max |x| = 127, so the scale is 1) round away from zero, as candle's do:
+/// each output is one activation, picked by a row of the identity.
+#[test]
+fn activation_ties_round_as_candles() {
+    let xs: Vec<f32> = (0..32)
+        .map(|i| match i {
+            0 => 127.0,
+            1 => -127.0,
+            _ => (i as f32 - 16.0) * 3.0 + 0.5,
+        })
+        .collect();
+    let identity: Vec<f32> = (0..32 * 32)
+        .map(|i| if i / 32 == i % 32 { 1.0 } else { 0.0 })
+        .collect();
+    let t = Tensor::from_vec(identity.clone(), (32, 32), &Device::Cpu).unwrap();
+    let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
+    let matrix = QuantMatrix::from_qtensor(&q).unwrap().unwrap();
+    // Two rows and one: both ways through the kernel.
+    for m in [1, 2] {
+        let rows = xs.repeat(m);
+        let ours = matrix.matmul(&rows, m).unwrap();
+        let theirs = candles::<BlockQ8_0>(m, 32, 32, &rows, &identity);
+        for (i, (o, t)) in ours.iter().zip(&theirs).enumerate() {
+            assert!((o - t).abs() < 1e-4, "value {i}: ours {o}, candle's {t}");
+        }
+    }
+}
+
 #[test]
 fn rows_are_candles_embedding_rows() {
     let t = Tensor::from_vec(values(9 * 64, 11), (9, 64), &Device::Cpu).unwrap();

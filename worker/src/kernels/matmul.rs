@@ -22,6 +22,8 @@ use half::f16;
 pub const BLOCK: usize = 32;
 /// Weight rows packed together.
 pub(super) const QUAD: usize = 4;
+/// Activation rows that meet each widened weight vector together.
+const ROWS: usize = 2;
 
 /// Every matrix gets its own id, so that a helper thread holding part of
 /// it can be told which one to use.
@@ -49,13 +51,7 @@ impl Activations {
         let mut quants = vec![0i8; rows * cols];
         let mut scales = Vec::with_capacity(rows * cols / BLOCK);
         for (block, out) in xs.chunks_exact(BLOCK).zip(quants.chunks_exact_mut(BLOCK)) {
-            let amax = block.iter().fold(0f32, |m, x| m.max(x.abs()));
-            let d = amax / 127.0;
-            let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-            for (q, &x) in out.iter_mut().zip(block) {
-                *q = (x * id).round() as i8;
-            }
-            scales.push(f16::from_f32(d).to_f32());
+            scales.push(f16::from_f32(quantize_block(block, out)).to_f32());
         }
         let sums = quants
             .chunks_exact(BLOCK)
@@ -80,6 +76,60 @@ impl Activations {
             &self.scales[r * b..(r + 1) * b],
             &self.sums[r * b..(r + 1) * b],
         )
+    }
+}
+
+/// One block of 32 activations as candle quantizes it: `d = max |x| / 127`,
+/// each value `round(x / d)` (half away from zero); returns `d`.
+#[cfg(not(target_arch = "wasm32"))]
+fn quantize_block(block: &[f32], out: &mut [i8]) -> f32 {
+    let amax = block.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let d = amax / 127.0;
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    for (q, &x) in out.iter_mut().zip(block) {
+        *q = (x * id).round() as i8;
+    }
+    d
+}
+
+/// The same in SIMD128: wasm's scalar `max` and `round` are calls (their
+/// NaN and tie rules differ from the instructions'), which cost prefill
+/// a tenth of its time. `pmax` skips NaN as `f32::max` does; the rounding
+/// is `trunc` plus one step away from zero where the fraction is ≥ 0.5.
+#[cfg(target_arch = "wasm32")]
+fn quantize_block(block: &[f32], out: &mut [i8]) -> f32 {
+    use core::arch::wasm32::*;
+    assert!(block.len() == BLOCK && out.len() == BLOCK);
+    // SAFETY: both slices hold exactly 32 values (asserted above).
+    unsafe {
+        let xs: [v128; 8] =
+            std::array::from_fn(|i| v128_load(block.as_ptr().add(4 * i) as *const v128));
+        let mut m = xs
+            .iter()
+            .fold(f32x4_splat(0.0), |m, &x| f32x4_pmax(m, f32x4_abs(x)));
+        m = f32x4_pmax(m, i32x4_shuffle::<2, 3, 0, 1>(m, m));
+        m = f32x4_pmax(m, i32x4_shuffle::<1, 0, 3, 2>(m, m));
+        let d = f32x4_extract_lane::<0>(m) / 127.0;
+        let id = f32x4_splat(if d != 0.0 { 1.0 / d } else { 0.0 });
+        let (half, one, sign) = (f32x4_splat(0.5), f32x4_splat(1.0), f32x4_splat(-0.0));
+        let q = xs.map(|x| {
+            let y = f32x4_mul(x, id);
+            let t = f32x4_trunc(y);
+            let away = f32x4_ge(f32x4_abs(f32x4_sub(y, t)), half);
+            let step = v128_or(v128_and(y, sign), one);
+            i32x4_trunc_sat_f32x4(f32x4_add(t, v128_and(away, step)))
+        });
+        let lo = i8x16_narrow_i16x8(
+            i16x8_narrow_i32x4(q[0], q[1]),
+            i16x8_narrow_i32x4(q[2], q[3]),
+        );
+        let hi = i8x16_narrow_i16x8(
+            i16x8_narrow_i32x4(q[4], q[5]),
+            i16x8_narrow_i32x4(q[6], q[7]),
+        );
+        v128_store(out.as_mut_ptr() as *mut v128, lo);
+        v128_store(out.as_mut_ptr().add(16) as *mut v128, hi);
+        d
     }
 }
 
@@ -240,128 +290,137 @@ impl QuantMatrix {
         let n = (quads.end * QUAD).min(self.rows).saturating_sub(first);
         let lhs = Activations::quantize(xs, m, self.cols);
         let mut out = vec![0f32; m * n];
-        // Four weight rows at a time against every activation row: the four
-        // rows stay in L1 while the activations pass.
+        // Four weight rows at a time against the activation rows, `ROWS`
+        // at a time: the four weight rows stay in L1 while the activations
+        // pass, and each weight vector serves `ROWS` rows once widened.
         for q in quads {
             let col = q * QUAD - first;
             let take = (n - col).min(QUAD);
             let w = self.quad(q);
-            for r in 0..m {
-                let sums = match self.kind {
-                    Kind::Q8 => dot_4::<{ BLOCK }>(lhs.row(r), w),
-                    Kind::Q4 => dot_4::<{ BLOCK / 2 }>(lhs.row(r), w),
-                };
+            let mut put = |r: usize, sums: [f32; 4]| {
                 out[r * n + col..r * n + col + take].copy_from_slice(&sums[..take]);
+            };
+            let mut r = 0;
+            while r + ROWS <= m {
+                let rows = std::array::from_fn(|i| lhs.row(r + i));
+                let sums = match self.kind {
+                    Kind::Q8 => dot_rows::<{ BLOCK }, ROWS>(rows, w),
+                    Kind::Q4 => dot_rows::<{ BLOCK / 2 }, ROWS>(rows, w),
+                };
+                for (i, s) in sums.into_iter().enumerate() {
+                    put(r + i, s);
+                }
+                r += ROWS;
+            }
+            for r in r..m {
+                let [sums] = match self.kind {
+                    Kind::Q8 => dot_rows::<{ BLOCK }, 1>([lhs.row(r)], w),
+                    Kind::Q4 => dot_rows::<{ BLOCK / 2 }, 1>([lhs.row(r)], w),
+                };
+                put(r, sums);
             }
         }
         Ok(out)
     }
 }
 
-/// One activation row with four packed weight rows of `SIZE`-byte blocks
-/// (32: q8_0, 16: q4_0): four dot products.
+/// `R` activation rows with four packed weight rows of `SIZE`-byte blocks
+/// (32: q8_0, 16: q4_0): four dot products a row. Each weight vector is
+/// widened once and meets all `R` rows, so prefill loads and widens the
+/// weights `R` times less often than row by row.
 #[cfg(target_arch = "wasm32")]
-fn dot_4<const SIZE: usize>(x: Row, w: (&[u8], &[f32])) -> [f32; 4] {
+fn dot_rows<const SIZE: usize, const R: usize>(xs: [Row; R], w: (&[u8], &[f32])) -> [[f32; 4]; R] {
     use core::arch::wasm32::*;
-    let ((xq, xd, xsum), (wq, wd)) = (x, w);
-    let mut acc = f32x4_splat(0.0);
-    // q8_0: one weight block's integer dot product with the activation
-    // block `x` widened to i16 (values 0–7, 8–15, 16–23, 24–31).
+    let (wq, wd) = w;
+    // Weight row j's block as four i16x8 vectors, in the order of the
+    // activation block's four: q8_0 values 0–7, 8–15, 16–23, 24–31; q4_0's
+    // stored nibbles (value + 8, 0..=15) in the same order (bytes 0–7 hold
+    // values 0–7 and 16–23, bytes 8–15 values 8–15 and 24–31).
     #[inline(always)]
-    unsafe fn q8(w: *const u8, x: &[v128; 4]) -> v128 {
-        let w = w as *const i8;
-        i32x4_add(
-            i32x4_add(
-                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w), x[0]),
-                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(8)), x[1]),
-            ),
-            i32x4_add(
-                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(16)), x[2]),
-                i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(24)), x[3]),
-            ),
-        )
+    unsafe fn widened<const SIZE: usize>(w: *const u8, i: usize) -> v128 {
+        if SIZE == BLOCK {
+            i16x8_load_extend_i8x8((w as *const i8).add(8 * i))
+        } else {
+            let half = u16x8_load_extend_u8x8(w.add(8 * (i % 2)));
+            if i < 2 {
+                v128_and(half, i16x8_splat(15))
+            } else {
+                u16x8_shr(half, 4)
+            }
+        }
     }
-    // q4_0: the stored nibbles (value + 8, 0..=15), widened to i16 by the
-    // load, times the same widened activation block: bytes 0–7 hold values
-    // 0–7 and 16–23, bytes 8–15 values 8–15 and 24–31.
-    #[inline(always)]
-    unsafe fn q4(w: *const u8, x: &[v128; 4]) -> v128 {
-        let (a, b) = (u16x8_load_extend_u8x8(w), u16x8_load_extend_u8x8(w.add(8)));
-        let low = i16x8_splat(15);
-        i32x4_add(
-            i32x4_add(
-                i32x4_dot_i16x8(v128_and(a, low), x[0]),
-                i32x4_dot_i16x8(v128_and(b, low), x[1]),
-            ),
-            i32x4_add(
-                i32x4_dot_i16x8(u16x8_shr(a, 4), x[2]),
-                i32x4_dot_i16x8(u16x8_shr(b, 4), x[3]),
-            ),
-        )
-    }
-    // SAFETY: the activation row holds `xd.len()` blocks; the packed quad
+    let mut acc = [f32x4_splat(0.0); R];
+    // SAFETY: every activation row holds `blocks` blocks; the packed quad
     // holds four rows of as many blocks and scales (both constructors'
     // invariants), so every load below stays inside its slice.
     unsafe {
-        for (b, &dx) in xd.iter().enumerate() {
-            let xp = xq.as_ptr().add(b * BLOCK);
+        for b in 0..wd.len() / QUAD {
+            let xv: [[v128; 4]; R] = xs.map(|(xq, _, _)| {
+                let xp = xq.as_ptr().add(b * BLOCK);
+                [0, 1, 2, 3].map(|i| i16x8_load_extend_i8x8(xp.add(8 * i)))
+            });
             let wp = wq.as_ptr().add(b * QUAD * SIZE);
-            let xv = [
-                i16x8_load_extend_i8x8(xp),
-                i16x8_load_extend_i8x8(xp.add(8)),
-                i16x8_load_extend_i8x8(xp.add(16)),
-                i16x8_load_extend_i8x8(xp.add(24)),
-            ];
-            let [s0, s1, s2, s3] = if SIZE == BLOCK {
-                [0, 1, 2, 3].map(|j| q8(wp.add(j * SIZE), &xv))
-            } else {
-                [0, 1, 2, 3].map(|j| q4(wp.add(j * SIZE), &xv))
-            };
-            // Transpose-add: lane j of `sums` is row j's whole sum.
-            let s01 = i32x4_add(
-                i32x4_shuffle::<0, 4, 1, 5>(s0, s1),
-                i32x4_shuffle::<2, 6, 3, 7>(s0, s1),
-            );
-            let s23 = i32x4_add(
-                i32x4_shuffle::<0, 4, 1, 5>(s2, s3),
-                i32x4_shuffle::<2, 6, 3, 7>(s2, s3),
-            );
-            let mut sums = i32x4_add(
-                i32x4_shuffle::<0, 1, 4, 5>(s01, s23),
-                i32x4_shuffle::<2, 3, 6, 7>(s01, s23),
-            );
-            if SIZE != BLOCK {
-                sums = i32x4_sub(sums, i32x4_splat(8 * *xsum.get_unchecked(b)));
+            // s[r][j]: row r with weight row j, in four partial lanes.
+            let mut s = [[i32x4_splat(0); 4]; R];
+            for j in 0..QUAD {
+                for i in 0..4 {
+                    let wv = widened::<SIZE>(wp.add(j * SIZE), i);
+                    for (sr, xr) in s.iter_mut().zip(&xv) {
+                        sr[j] = i32x4_add(sr[j], i32x4_dot_i16x8(wv, xr[i]));
+                    }
+                }
             }
-            let scales = f32x4_mul(
-                v128_load(wd.as_ptr().add(b * QUAD) as *const v128),
-                f32x4_splat(dx),
-            );
-            acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(sums), scales));
+            let scales = v128_load(wd.as_ptr().add(b * QUAD) as *const v128);
+            for r in 0..R {
+                let [s0, s1, s2, s3] = s[r];
+                // Transpose-add: lane j of `sums` is weight row j's whole sum.
+                let s01 = i32x4_add(
+                    i32x4_shuffle::<0, 4, 1, 5>(s0, s1),
+                    i32x4_shuffle::<2, 6, 3, 7>(s0, s1),
+                );
+                let s23 = i32x4_add(
+                    i32x4_shuffle::<0, 4, 1, 5>(s2, s3),
+                    i32x4_shuffle::<2, 6, 3, 7>(s2, s3),
+                );
+                let mut sums = i32x4_add(
+                    i32x4_shuffle::<0, 1, 4, 5>(s01, s23),
+                    i32x4_shuffle::<2, 3, 6, 7>(s01, s23),
+                );
+                let (_, xd, xsum) = xs[r];
+                if SIZE != BLOCK {
+                    sums = i32x4_sub(sums, i32x4_splat(8 * *xsum.get_unchecked(b)));
+                }
+                let scaled = f32x4_mul(scales, f32x4_splat(*xd.get_unchecked(b)));
+                acc[r] = f32x4_add(acc[r], f32x4_mul(f32x4_convert_i32x4(sums), scaled));
+            }
         }
     }
-    [
-        f32x4_extract_lane::<0>(acc),
-        f32x4_extract_lane::<1>(acc),
-        f32x4_extract_lane::<2>(acc),
-        f32x4_extract_lane::<3>(acc),
-    ]
+    acc.map(|a| {
+        [
+            f32x4_extract_lane::<0>(a),
+            f32x4_extract_lane::<1>(a),
+            f32x4_extract_lane::<2>(a),
+            f32x4_extract_lane::<3>(a),
+        ]
+    })
 }
 
 /// The portable dot products: the same integer sums and scales.
 #[cfg(not(target_arch = "wasm32"))]
-fn dot_4<const SIZE: usize>(x: Row, w: (&[u8], &[f32])) -> [f32; 4] {
+fn dot_rows<const SIZE: usize, const R: usize>(xs: [Row; R], w: (&[u8], &[f32])) -> [[f32; 4]; R] {
     let kind = if SIZE == BLOCK { Kind::Q8 } else { Kind::Q4 };
-    let ((xq, xd, _), (wq, wd)) = (x, w);
-    let mut acc = [0f32; 4];
-    for (b, &dx) in xd.iter().enumerate() {
-        let xb = &xq[b * BLOCK..(b + 1) * BLOCK];
-        for (j, a) in acc.iter_mut().enumerate() {
-            let at = b * QUAD + j;
-            let wb = kind.values(&wq[at * SIZE..(at + 1) * SIZE]);
-            let s: i32 = xb.iter().zip(wb).map(|(&p, q)| p as i32 * q as i32).sum();
-            *a += s as f32 * (wd[at] * dx);
+    let (wq, wd) = w;
+    xs.map(|(xq, xd, _)| {
+        let mut acc = [0f32; 4];
+        for (b, &dx) in xd.iter().enumerate() {
+            let xb = &xq[b * BLOCK..(b + 1) * BLOCK];
+            for (j, a) in acc.iter_mut().enumerate() {
+                let at = b * QUAD + j;
+                let wb = kind.values(&wq[at * SIZE..(at + 1) * SIZE]);
+                let s: i32 = xb.iter().zip(wb).map(|(&p, q)| p as i32 * q as i32).sum();
+                *a += s as f32 * (wd[at] * dx);
+            }
         }
-    }
-    acc
+        acc
+    })
 }
