@@ -332,21 +332,18 @@ impl QuantMatrix {
 fn dot_rows<const SIZE: usize, const R: usize>(xs: [Row; R], w: (&[u8], &[f32])) -> [[f32; 4]; R] {
     use core::arch::wasm32::*;
     let (wq, wd) = w;
-    // Weight row j's block as four i16x8 vectors, in the order of the
-    // activation block's four: q8_0 values 0–7, 8–15, 16–23, 24–31; q4_0's
-    // stored nibbles (value + 8, 0..=15) in the same order (bytes 0–7 hold
-    // values 0–7 and 16–23, bytes 8–15 values 8–15 and 24–31).
+    // Adds weight vector `wv` (i16x8) times activation vector `i` of
+    // every row to the rows' sums with weight row `j`.
     #[inline(always)]
-    unsafe fn widened<const SIZE: usize>(w: *const u8, i: usize) -> v128 {
-        if SIZE == BLOCK {
-            i16x8_load_extend_i8x8((w as *const i8).add(8 * i))
-        } else {
-            let half = u16x8_load_extend_u8x8(w.add(8 * (i % 2)));
-            if i < 2 {
-                v128_and(half, i16x8_splat(15))
-            } else {
-                u16x8_shr(half, 4)
-            }
+    unsafe fn add_dot<const R: usize>(
+        s: &mut [[v128; QUAD]; R],
+        xv: &[[v128; 4]; R],
+        j: usize,
+        i: usize,
+        wv: v128,
+    ) {
+        for (sr, xr) in s.iter_mut().zip(xv) {
+            sr[j] = i32x4_add(sr[j], i32x4_dot_i16x8(wv, xr[i]));
         }
     }
     let mut acc = [f32x4_splat(0.0); R];
@@ -363,10 +360,26 @@ fn dot_rows<const SIZE: usize, const R: usize>(xs: [Row; R], w: (&[u8], &[f32]))
             // s[r][j]: row r with weight row j, in four partial lanes.
             let mut s = [[i32x4_splat(0); 4]; R];
             for j in 0..QUAD {
-                for i in 0..4 {
-                    let wv = widened::<SIZE>(wp.add(j * SIZE), i);
-                    for (sr, xr) in s.iter_mut().zip(&xv) {
-                        sr[j] = i32x4_add(sr[j], i32x4_dot_i16x8(wv, xr[i]));
+                let wj = wp.add(j * SIZE);
+                if SIZE == BLOCK {
+                    // q8_0: values 0–7, 8–15, 16–23, 24–31, widened to i16.
+                    for i in 0..4 {
+                        add_dot(
+                            &mut s,
+                            &xv,
+                            j,
+                            i,
+                            i16x8_load_extend_i8x8(wj.add(8 * i) as *const i8),
+                        );
+                    }
+                } else {
+                    // q4_0: the stored nibbles (value + 8, 0..=15); bytes
+                    // 0–7 hold values 0–7 and 16–23, bytes 8–15 values 8–15
+                    // and 24–31. Each half is loaded once.
+                    for h in 0..2 {
+                        let half = u16x8_load_extend_u8x8(wj.add(8 * h));
+                        add_dot(&mut s, &xv, j, h, v128_and(half, i16x8_splat(15)));
+                        add_dot(&mut s, &xv, j, h + 2, u16x8_shr(half, 4));
                     }
                 }
             }
