@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Copy-task examples over made-up words, so that every covered token is written in training.
+
+    python token_words.py --data DIR --out OUT --count 20000
+
+The word tasks draw from a word list; a word held out of it (the out-of-distribution set) has
+tokens the models then never write in training, and the T5 rarely writes them
+(scripts/data/unseen_tokens.py). This writes OUT/tasks: DIR's train.jsonl plus COUNT reverse and
+sort examples whose words are made up: a word-start token of the T5 tokenizer that the covered
+words use (DIR/tasks/cover.txt) followed by one continuation piece they use, e.g. "▁final" + "ize"
+→ "finalize". The held-out words never appear as words (one that a made-up word happens to spell
+is redrawn); their tokens do. valid.jsonl and cover.txt are copied; OUT/pretrain links to DIR's.
+
+A pure function of the inputs and --seed.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from tokenizers import Tokenizer  # noqa: E402
+
+PREFIX = {"reverse": "reverse words:", "sort": "sort words:"}
+
+
+def pieces(tok: Tokenizer, words: list) -> tuple:
+    """Word-start tokens and continuation pieces the words are written with (alphabetic only)."""
+    starts, rest = set(), set()
+    for w in words:
+        for i, t in enumerate(tok.encode(w, add_special_tokens=False).tokens):
+            text = t.lstrip("▁")
+            if not text.isalpha():
+                continue
+            (starts if i == 0 else rest).add(text)
+    return sorted(starts), sorted(rest)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--count", type=int, default=20000)
+    ap.add_argument("--tokenizer", type=Path, default=Path("static/tokenizers/t5.json"))
+    ap.add_argument("--ood", type=Path, default=Path("static/models/lab-ood.jsonl"))
+    ap.add_argument("--seed", type=int, default=11)
+    args = ap.parse_args()
+    tok = Tokenizer.from_file(str(args.tokenizer))
+    cover = (args.data / "tasks" / "cover.txt").read_text().split()
+    starts, rest = pieces(tok, cover)
+    held_out = set()
+    with open(args.ood) as f:
+        for line in f:
+            held_out.update(json.loads(line)["input"].lower().split())
+    rng = random.Random(args.seed)
+
+    def word():
+        while True:
+            w = rng.choice(starts) + (rng.choice(rest) if rng.random() < 0.5 else "")
+            if w.lower() not in held_out:
+                return w
+
+    (args.out / "tasks").mkdir(parents=True, exist_ok=True)
+    pretrain = args.out / "pretrain"
+    if not pretrain.exists():
+        pretrain.symlink_to((args.data / "pretrain").resolve())
+    for name in ("valid.jsonl", "cover.txt", "words.txt"):
+        shutil.copyfile(args.data / "tasks" / name, args.out / "tasks" / name)
+    rows = (args.data / "tasks" / "train.jsonl").read_text().splitlines()
+    for i in range(args.count):
+        task = "reverse" if i % 2 == 0 else "sort"
+        words = [word() for _ in range(rng.randint(1, 10))]
+        target = " ".join(reversed(words) if task == "reverse" else sorted(words))
+        rows.append(json.dumps({"task": task, "prefix": PREFIX[task], "input": " ".join(words),
+                                "target": target}))
+    rng.shuffle(rows)
+    (args.out / "tasks" / "train.jsonl").write_text("\n".join(rows) + "\n")
+    print(f"{len(starts)} word starts, {len(rest)} pieces; {args.count} examples added to {len(rows) - args.count}")
+
+
+if __name__ == "__main__":
+    main()
