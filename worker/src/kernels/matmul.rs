@@ -159,6 +159,14 @@ impl Kind {
         }
     }
 
+    /// `R` activation rows with four packed weight rows of this kind.
+    fn dot<const R: usize>(self, xs: [Row; R], w: (&[u8], &[f32])) -> [[f32; 4]; R] {
+        match self {
+            Self::Q8 => dot_rows::<{ BLOCK }, R>(xs, w),
+            Self::Q4 => dot_rows::<{ BLOCK / 2 }, R>(xs, w),
+        }
+    }
+
     /// One block's values.
     fn values(self, block: &[u8]) -> [i8; BLOCK] {
         std::array::from_fn(|j| match self {
@@ -302,21 +310,14 @@ impl QuantMatrix {
             };
             let mut r = 0;
             while r + ROWS <= m {
-                let rows = std::array::from_fn(|i| lhs.row(r + i));
-                let sums = match self.kind {
-                    Kind::Q8 => dot_rows::<{ BLOCK }, ROWS>(rows, w),
-                    Kind::Q4 => dot_rows::<{ BLOCK / 2 }, ROWS>(rows, w),
-                };
-                for (i, s) in sums.into_iter().enumerate() {
+                let rows: [Row; ROWS] = std::array::from_fn(|i| lhs.row(r + i));
+                for (i, s) in self.kind.dot(rows, w).into_iter().enumerate() {
                     put(r + i, s);
                 }
                 r += ROWS;
             }
             for r in r..m {
-                let [sums] = match self.kind {
-                    Kind::Q8 => dot_rows::<{ BLOCK }, 1>([lhs.row(r)], w),
-                    Kind::Q4 => dot_rows::<{ BLOCK / 2 }, 1>([lhs.row(r)], w),
-                };
+                let [sums] = self.kind.dot([lhs.row(r)], w);
                 put(r, sums);
             }
         }
