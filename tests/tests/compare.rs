@@ -227,7 +227,7 @@ async fn compare_runs_both_models_as_the_playground_would_and_measures_them() {
         for (ids, alone, same, diff) in &rows {
             assert_eq!(ids, alone, "{arch}: a row differs from its run alone");
             assert_eq!(same, "true");
-            assert!(*diff < 1e-4, "{arch}: logits off their run alone by {diff}");
+            assert!(*diff == 0.0, "{arch}: logits off their run alone by {diff}");
         }
         let streamed = streamed.strip_suffix(eos).unwrap_or(streamed).trim_end();
         assert_eq!(

@@ -120,10 +120,25 @@ impl Module for LayerNorm {
     }
 }
 
+/// Softmax over the last dimension, summed one value after another: a
+/// masked score's exponential is exactly 0, so a padded row sums to the
+/// same bits as the row alone. (candle's sum adds in SIMD lanes plus a tail,
+/// so the padding's length moved the last bit, and q8_0 activations can
+/// turn that bit into a whole quantization step downstream.)
 pub fn softmax_last_dim(xs: &Tensor) -> Result<Tensor> {
     let max = xs.max_keepdim(D::Minus1)?;
-    let exp = xs.broadcast_sub(&max)?.exp()?;
-    exp.broadcast_div(&exp.sum_keepdim(D::Minus1)?)
+    let exp = xs.broadcast_sub(&max)?.exp()?.contiguous()?;
+    let width = exp.dim(D::Minus1)?;
+    let values = exp.flatten_all()?.to_vec1::<f32>()?;
+    let sums: Vec<f32> = values
+        .chunks(width.max(1))
+        .map(|row| row.iter().fold(0.0, |sum, &x| sum + x))
+        .collect();
+    let mut shape = exp.dims().to_vec();
+    if let Some(last) = shape.last_mut() {
+        *last = 1;
+    }
+    exp.broadcast_div(&Tensor::from_vec(sums, shape, exp.device())?)
 }
 
 /// T5's LayerNorm: scales by the root mean square, no centring, no bias.

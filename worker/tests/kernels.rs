@@ -295,3 +295,36 @@ fn a_split_matrix_gives_the_whole_output() {
         assert!(QuantMatrix::from_part(&whole.part_bytes(1)[..30]).is_err());
     }
 }
+
+/// A padded row's softmax is the row alone's to the bit, padding on either
+/// side (GPT-2 pads left, T5 right): batch rows must equal their runs
+/// alone, and q8_0 activations downstream turn a last-bit difference into
+/// a whole quantization step (0.07 in a T5 logit, seen in the browser).
+#[test]
+fn softmax_ignores_padding_to_the_bit() {
+    let row = |scores: Vec<f32>| {
+        let n = scores.len();
+        let t = Tensor::from_vec(scores, (1, n), &Device::Cpu).unwrap();
+        let probs = worker::nn::softmax_last_dim(&t).unwrap();
+        probs.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+    };
+    for n in [1, 5, 17, 37] {
+        let scores = values(n, n as u64);
+        let alone = row(scores.clone());
+        for pad in 1..40 {
+            let masked = vec![worker::nn::MASKED; pad];
+            let right = row([scores.clone(), masked.clone()].concat());
+            let left = row([masked, scores.clone()].concat());
+            assert_eq!(
+                right[..n],
+                alone[..],
+                "{n} scores, {pad} padded on the right"
+            );
+            assert_eq!(
+                left[pad..],
+                alone[..],
+                "{n} scores, {pad} padded on the left"
+            );
+        }
+    }
+}
