@@ -2,7 +2,7 @@
 //! fused kernels with our backward pass); the `reference` module has the
 //! same functions from candle primitives, for the tests.
 
-use candle_core::{Module, Result, Tensor};
+use candle_core::{Module, Result, Tensor, D};
 use candle_nn::{Init, VarBuilder};
 use worker::nn::Activation;
 
@@ -90,7 +90,13 @@ impl RmsNorm {
 pub mod reference {
     use super::*;
 
-    pub use worker::nn::softmax_last_dim;
+    /// The worker's softmax sums in order outside the autograd graph (so
+    /// padding cannot move a bit); this is the same function in primitives.
+    pub fn softmax_last_dim(xs: &Tensor) -> Result<Tensor> {
+        let max = xs.max_keepdim(D::Minus1)?;
+        let exp = xs.broadcast_sub(&max)?.exp()?;
+        exp.broadcast_div(&exp.sum_keepdim(D::Minus1)?)
+    }
 
     pub fn layer_norm(xs: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
         worker::nn::LayerNorm::new(w.clone(), b.clone(), eps).forward(xs)

@@ -87,6 +87,11 @@ fn softmax_matches_primitives() {
         |t| reference::softmax_last_dim(&t[0]).unwrap(),
         1e-5,
     );
+    // and what inference computes, to rounding
+    let fused = fused::softmax_last_dim(&inputs[0]).unwrap();
+    let worker = worker::nn::softmax_last_dim(&inputs[0]).unwrap();
+    let d = max_diff(&fused, &worker);
+    assert!(d <= 1e-6, "the worker's softmax differs by {d}");
 }
 
 #[test]
