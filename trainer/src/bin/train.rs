@@ -131,6 +131,10 @@ struct TrainArgs {
     width: Option<usize>,
     #[arg(long, value_name = "N")]
     heads: Option<usize>,
+    /// T5's relative-position buckets: the encoder gives each direction
+    /// half, and a distance under a quarter of them has a bucket of its own [default: 32]
+    #[arg(long, value_name = "N")]
+    buckets: Option<usize>,
 }
 
 #[derive(Args)]
@@ -208,6 +212,9 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 fn model_config(arch: Arch, args: &TrainArgs) -> Result<ModelConfig> {
     Ok(match arch {
         Arch::Gpt2 => {
+            if args.buckets.is_some() {
+                bail!("--buckets is T5's: GPT-2 has learnt absolute positions")
+            }
             let mut c = if args.tiny {
                 gpt2::Config::tiny()
             } else {
@@ -233,6 +240,8 @@ fn model_config(arch: Arch, args: &TrainArgs) -> Result<ModelConfig> {
             }
             c.num_heads = args.heads.unwrap_or(c.num_heads);
             c.d_kv = c.d_model / c.num_heads.max(1);
+            c.relative_attention_num_buckets =
+                args.buckets.unwrap_or(c.relative_attention_num_buckets);
             c.validate()?;
             ModelConfig::T5(c)
         }
