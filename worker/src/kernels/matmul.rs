@@ -40,7 +40,7 @@ struct Activations {
 }
 
 /// One activation row: quants, scales, block sums.
-pub(super) type Row<'a> = (&'a [i8], &'a [f32], &'a [i32]);
+type Row<'a> = (&'a [i8], &'a [f32], &'a [i32]);
 
 impl Activations {
     /// Quantizes `xs` (`rows × cols`) as candle quantizes activations for a
@@ -163,9 +163,6 @@ impl Kind {
     fn dot<const R: usize>(self, xs: [Row; R], w: (&[u8], &[f32])) -> [[f32; 4]; R] {
         match self {
             Self::Q8 => dot_rows::<{ BLOCK }, R>(xs, w),
-            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-            Self::Q4 => super::relaxed::dot_rows_q4(xs, w),
-            #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
             Self::Q4 => dot_rows::<{ BLOCK / 2 }, R>(xs, w),
         }
     }
@@ -389,7 +386,20 @@ fn dot_rows<const SIZE: usize, const R: usize>(xs: [Row; R], w: (&[u8], &[f32]))
             }
             let scales = v128_load(wd.as_ptr().add(b * QUAD) as *const v128);
             for r in 0..R {
-                let mut sums = lane_sums(s[r]);
+                let [s0, s1, s2, s3] = s[r];
+                // Transpose-add: lane j of `sums` is weight row j's whole sum.
+                let s01 = i32x4_add(
+                    i32x4_shuffle::<0, 4, 1, 5>(s0, s1),
+                    i32x4_shuffle::<2, 6, 3, 7>(s0, s1),
+                );
+                let s23 = i32x4_add(
+                    i32x4_shuffle::<0, 4, 1, 5>(s2, s3),
+                    i32x4_shuffle::<2, 6, 3, 7>(s2, s3),
+                );
+                let mut sums = i32x4_add(
+                    i32x4_shuffle::<0, 1, 4, 5>(s01, s23),
+                    i32x4_shuffle::<2, 3, 6, 7>(s01, s23),
+                );
                 let (_, xd, xsum) = xs[r];
                 if SIZE != BLOCK {
                     sums = i32x4_sub(sums, i32x4_splat(8 * *xsum.get_unchecked(b)));
@@ -407,26 +417,6 @@ fn dot_rows<const SIZE: usize, const R: usize>(xs: [Row; R], w: (&[u8], &[f32]))
             f32x4_extract_lane::<3>(a),
         ]
     })
-}
-
-/// Transpose-add: lane j of the result is `s[j]`'s four lanes summed.
-#[cfg(target_arch = "wasm32")]
-#[inline(always)]
-pub(super) fn lane_sums(s: [core::arch::wasm32::v128; 4]) -> core::arch::wasm32::v128 {
-    use core::arch::wasm32::*;
-    let [s0, s1, s2, s3] = s;
-    let s01 = i32x4_add(
-        i32x4_shuffle::<0, 4, 1, 5>(s0, s1),
-        i32x4_shuffle::<2, 6, 3, 7>(s0, s1),
-    );
-    let s23 = i32x4_add(
-        i32x4_shuffle::<0, 4, 1, 5>(s2, s3),
-        i32x4_shuffle::<2, 6, 3, 7>(s2, s3),
-    );
-    i32x4_add(
-        i32x4_shuffle::<0, 1, 4, 5>(s01, s23),
-        i32x4_shuffle::<2, 3, 6, 7>(s01, s23),
-    )
 }
 
 /// The portable dot products: the same integer sums and scales.

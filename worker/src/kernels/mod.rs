@@ -9,8 +9,6 @@
 
 pub mod gelu;
 pub mod matmul;
-#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-mod relaxed;
 mod split;
 
 pub use gelu::gelu_tanh;
