@@ -31,6 +31,17 @@ pub async fn shown_as_in_the_manifest(page: &Page) {
     let key = "reverse (sentences)";
     let everyday = shown(cell("#everyday-scores", key, "t5")).await;
     assert_eq!(everyday, t5.scores.out_of_distribution[key].exact_match);
+    // Rows are named as a class reads them, not by the manifest's keys.
+    let header = page
+        .js(
+            "return document.querySelector(`#everyday-scores tr[data-task='${arguments[0]}'] th`).textContent;",
+            vec![serde_json::json!(key)],
+        )
+        .await;
+    assert_eq!(
+        header.as_str(),
+        Some("Reverse the words: everyday sentences")
+    );
     // What pretraining buys: each model beside its fine-tuning from scratch.
     for model in [t5, manifest.model("lab-gpt2").unwrap()] {
         let arch = model.arch.as_str();

@@ -48,7 +48,7 @@ pub fn Pretraining(models: Vec<ManifestModel>) -> impl IntoView {
                 <tbody>
                     {rows.into_iter().map(|task| view! {
                         <tr data-task=task.clone()>
-                            <th>{task.clone()}</th>
+                            <th>{super::scores::task_label(&task)}</th>
                             {measured.iter().map(|m| {
                                 let scratch = m.scores.from_scratch.as_ref();
                                 let pick = |t: &std::collections::BTreeMap<String, _>| t.get(&task).cloned();

@@ -52,6 +52,30 @@ pub fn keys<'a>(tables: impl Iterator<Item = &'a BTreeMap<String, TaskScore>>) -
     all
 }
 
+/// A score key as a class reads it: "reverse (common-words)" is
+/// "Reverse: common words it never trained on". Unknown keys stay as they are.
+pub fn task_label(key: &str) -> String {
+    let (task, set) = match key.split_once(" (") {
+        Some((task, set)) => (task, set.strip_suffix(')')),
+        None => (key, None),
+    };
+    let task = match task {
+        "reverse" => "Reverse the words",
+        "sort" => "Sort the words",
+        "piglatin" => "Pig Latin",
+        "blank" => "Fill in the blank",
+        "spam" => "Spam or ham",
+        other => other,
+    };
+    match set {
+        None => task.to_string(),
+        Some("common-words") => format!("{task}: common words it never trained on"),
+        Some("sentences") => format!("{task}: everyday sentences"),
+        Some("messages") => format!("{task}: short messages"),
+        Some(other) => format!("{task} ({other})"),
+    }
+}
+
 pub fn percent(v: Option<f64>) -> String {
     v.map(|v| format!("{:.0}%", 100.0 * v))
         .unwrap_or("—".into())
@@ -81,7 +105,7 @@ fn score_rows(
         .map(|task| {
             view! {
                 <tr data-task=task.clone()>
-                    <th>{task.clone()}</th>
+                    <th>{task_label(&task)}</th>
                     {models.iter().map(|m| view! {
                         <ScoreCell score=table(m).get(&task).cloned() arch=m.arch.as_str()/>
                     }).collect_view()}
@@ -137,8 +161,8 @@ fn ScoreTable(models: Vec<ManifestModel>) -> impl IntoView {
                 <tbody id="everyday-scores">
                     <Show when=move || has_everyday>
                         <tr class="section"><th colspan=columns.clone()>
-                            "On everyday input: word lists made only of common words no training example used \
-                             (common-words), everyday sentences (sentences), short modern messages (messages)"
+                            "On everyday input: word lists made only of common words no training example used, \
+                             everyday sentences, short modern messages"
                         </th></tr>
                     </Show>
                     {score_rows(&models, |m| &m.scores.out_of_distribution)}

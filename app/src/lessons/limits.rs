@@ -32,14 +32,15 @@ fn Measured(models: Vec<ManifestModel>) -> impl IntoView {
     view! {
         <ul class="readouts" id="limits-readout">
             {rows.into_iter().map(|(task, t, g)| {
+                let name = crate::compare::scores::task_label(&task);
                 let text = if t < 0.02 && g < 0.02 {
-                    format!("{task}: neither model learned it in this budget ({:.1}% and {:.1}%).", 100.0 * t, 100.0 * g)
+                    format!("{name}: neither model learned it in this budget ({:.1}% and {:.1}%).", 100.0 * t, 100.0 * g)
                 } else if (t - g).abs() < 0.02 {
-                    format!("{task}: a tie ({:.1}% vs {:.1}%).", 100.0 * t, 100.0 * g)
+                    format!("{name}: a tie ({:.1}% vs {:.1}%).", 100.0 * t, 100.0 * g)
                 } else if t > g {
-                    format!("{task}: T5 ahead, {:.1}% vs GPT-2's {:.1}%.", 100.0 * t, 100.0 * g)
+                    format!("{name}: T5 ahead, {:.1}% vs GPT-2's {:.1}%.", 100.0 * t, 100.0 * g)
                 } else {
-                    format!("{task}: GPT-2 ahead, {:.1}% vs T5's {:.1}%.", 100.0 * g, 100.0 * t)
+                    format!("{name}: GPT-2 ahead, {:.1}% vs T5's {:.1}%.", 100.0 * g, 100.0 * t)
                 };
                 view! { <li class="task-verdict" data-task=task data-t5=t.to_string() data-gpt2=g.to_string()>{text}</li> }
             }).collect_view()}
