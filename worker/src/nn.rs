@@ -120,25 +120,26 @@ impl Module for LayerNorm {
     }
 }
 
-/// Softmax over the last dimension, summed one value after another: a
-/// masked score's exponential is exactly 0, so a padded row sums to the
-/// same bits as the row alone. (candle's sum adds in SIMD lanes plus a tail,
-/// so the padding's length moved the last bit, and q8_0 activations can
-/// turn that bit into a whole quantization step downstream.)
+/// Softmax over the last dimension in one pass over each row, summed one
+/// value after another: a masked score's exponential is exactly 0, so a
+/// padded row sums to the same bits as the row alone. (candle's sum adds in
+/// SIMD lanes plus a tail, so the padding's length moved the last bit, and
+/// q8_0 activations can turn that bit into a whole quantization step.)
 pub fn softmax_last_dim(xs: &Tensor) -> Result<Tensor> {
-    let max = xs.max_keepdim(D::Minus1)?;
-    let exp = xs.broadcast_sub(&max)?.exp()?.contiguous()?;
-    let width = exp.dim(D::Minus1)?;
-    let values = exp.flatten_all()?.to_vec1::<f32>()?;
-    let sums: Vec<f32> = values
-        .chunks(width.max(1))
-        .map(|row| row.iter().fold(0.0, |sum, &x| sum + x))
-        .collect();
-    let mut shape = exp.dims().to_vec();
-    if let Some(last) = shape.last_mut() {
-        *last = 1;
+    let width = xs.dim(D::Minus1)?.max(1);
+    let mut values = xs.flatten_all()?.to_vec1::<f32>()?;
+    for row in values.chunks_mut(width) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0;
+        for x in row.iter_mut() {
+            *x = (*x - max).exp();
+            sum += *x;
+        }
+        for x in row.iter_mut() {
+            *x /= sum;
+        }
     }
-    exp.broadcast_div(&Tensor::from_vec(sums, shape, exp.device())?)
+    Tensor::from_vec(values, xs.shape(), xs.device())
 }
 
 /// T5's LayerNorm: scales by the root mean square, no centring, no bias.
