@@ -20,6 +20,7 @@ pub enum WorkerStatus {
     Starting,
     Ready {
         simd: bool,
+        relaxed_simd: bool,
         version: String,
     },
     /// Crashed; the sentence says why. A new worker is being started.
@@ -77,8 +78,13 @@ impl Link {
         start(
             move |event| {
                 match &event {
-                    Event::Ready { simd, version } => self.status.set(WorkerStatus::Ready {
+                    Event::Ready {
+                        simd,
+                        relaxed_simd,
+                        version,
+                    } => self.status.set(WorkerStatus::Ready {
                         simd: *simd,
+                        relaxed_simd: *relaxed_simd,
                         version: version.clone(),
                     }),
                     Event::Error { message, .. } => self.error.set(Some(message.clone())),
@@ -154,15 +160,17 @@ fn start(on_event: impl Fn(Event) + 'static, on_death: impl Fn(String) + 'static
 /// Content-Security-Policy (one started from a file would have none), so
 /// its downloads are held to the same `connect-src` as the page.
 fn worker_script() -> Result<String, JsValue> {
-    let base = web_sys::window()
-        .and_then(|w| w.document())
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    let base = window
+        .document()
         .and_then(|d| d.base_uri().ok().flatten())
         .ok_or_else(|| JsValue::from_str("the page has no address"))?;
+    let build = worker_build(&window);
     let at = |file: &str| web_sys::Url::new_with_base(file, &base).map(|u| u.href());
     let script = format!(
         "self.pretrainLabPage = {base:?}; importScripts({:?}); wasm_bindgen({:?});",
-        at("worker.js")?,
-        at("worker_bg.wasm")?
+        at(&format!("{build}.js"))?,
+        at(&format!("{build}_bg.wasm"))?
     );
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("text/javascript");
@@ -171,6 +179,19 @@ fn worker_script() -> Result<String, JsValue> {
         &options,
     )?;
     web_sys::Url::create_object_url_with_blob(&blob)
+}
+
+/// Which worker build to load, as `static/simd-check.js` chose it: the
+/// relaxed-SIMD one where the browser validates relaxed SIMD, else the
+/// SIMD128 one.
+fn worker_build(window: &web_sys::Window) -> &'static str {
+    let chosen = js_sys::Reflect::get(window, &"pretrainLabWorkerBuild".into())
+        .ok()
+        .and_then(|v| v.as_string());
+    match chosen.as_deref() {
+        Some("worker_relaxed") => "worker_relaxed",
+        _ => "worker",
+    }
 }
 
 fn post(request: &Request) -> Result<(), String> {

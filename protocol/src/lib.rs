@@ -169,9 +169,12 @@ pub struct ModelRef {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Event {
-    /// The worker runs; `simd` says whether its wasm was built with SIMD128.
+    /// The worker runs; `simd` says whether its wasm was built with SIMD128,
+    /// `relaxed_simd` whether with relaxed SIMD's int8 dot products too.
     Ready {
         simd: bool,
+        #[serde(default)]
+        relaxed_simd: bool,
         version: String,
     },
     /// Threads now in use; `note` says why fewer than asked.

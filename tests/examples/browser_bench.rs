@@ -2,8 +2,10 @@
 //! one run on one machine: the table of `docs/speed.md`. Run by
 //! `scripts/bench.sh` (which builds the three pages), not by CI.
 //!
-//! Pages: `dist` (wasm SIMD128, the worker's own q8_0 kernels, what ships),
-//! `dist-candle` (the same with candle's kernels: the "before"), and
+//! Pages: `dist` as it ships, in its relaxed-SIMD worker build (what a
+//! browser with relaxed SIMD runs) and in its SIMD128 build
+//! (`?wasm=simd128`, what the others run), both on the worker's own
+//! kernels; `dist-candle` (SIMD128 with candle's kernels: the "before"), and
 //! `dist-scalar` (no SIMD); `dist` again served cross-origin isolated with
 //! "Two threads" on. Native: `lab` with 1 and 2 threads. Models come
 //! from `$LAB_HOME/bench-models` (`lab bench-models`: random weights of the
@@ -129,15 +131,35 @@ async fn browser(page: &Page, file: &str, config: Option<&str>, tokenizer: &str)
     }
 }
 
-async fn open(dist: &str, mounts: &[(String, PathBuf)], simd: bool) -> Page {
+/// `dist` in its SIMD128 worker build (`?wasm=simd128`), or in the build
+/// the browser picks (relaxed SIMD where it validates).
+async fn open(dist: &str, mounts: &[(String, PathBuf)], simd: bool, plain: bool) -> Page {
     let page = Page::open_dist(e2e::repo_root().join(dist), mounts.to_vec()).await;
-    ready(page, dist, simd).await
+    if plain {
+        let url = format!("{}?wasm=simd128", page.base_url);
+        page.client.goto(&url).await.expect("open the page");
+    }
+    let page = ready(page, dist, simd).await;
+    let relaxed = page.attr("#worker-status", "data-relaxed-simd").await;
+    assert_eq!(
+        relaxed.as_deref() == Some("true"),
+        !plain,
+        "{dist}: relaxed SIMD"
+    );
+    page
 }
 
 /// The shipped page, isolated, with its second thread on.
 async fn open_threaded(mounts: &[(String, PathBuf)]) -> Page {
     let page = Page::open_served(e2e::repo_root().join("dist"), mounts.to_vec(), true).await;
     let page = ready(page, "dist", true).await;
+    assert_eq!(
+        page.attr("#worker-status", "data-relaxed-simd")
+            .await
+            .as_deref(),
+        Some("true"),
+        "the threaded page runs the relaxed-SIMD build"
+    );
     page.click("#threads").await;
     page.wait_attr("#threads", "data-threads", "2", 30).await;
     page
@@ -203,9 +225,10 @@ async fn main() {
         }
     }
     let mounts = vec![("bench/".to_string(), models.clone())];
-    let ours = open("dist", &mounts, true).await;
-    let candle = open("dist-candle", &mounts, true).await;
-    let scalar = open("dist-scalar", &mounts, false).await;
+    let relaxed = open("dist", &mounts, true, false).await;
+    let ours = open("dist", &mounts, true, true).await;
+    let candle = open("dist-candle", &mounts, true, true).await;
+    let scalar = open("dist-scalar", &mounts, false, true).await;
     let threaded = open_threaded(&mounts).await;
     println!(
         "| model | runtime | prompt tokens | prefill ms | decode tok/s | \
@@ -221,7 +244,8 @@ async fn main() {
         }
         let pages = [
             ("wasm SIMD, our kernels", &ours),
-            ("wasm SIMD, our kernels, 2 threads", &threaded),
+            ("wasm relaxed SIMD, our kernels", &relaxed),
+            ("wasm relaxed SIMD, our kernels, 2 threads", &threaded),
             ("wasm SIMD, candle's kernels", &candle),
             ("wasm scalar", &scalar),
         ];
@@ -240,6 +264,7 @@ async fn main() {
         }
     }
     ours.close().await;
+    relaxed.close().await;
     candle.close().await;
     scalar.close().await;
     threaded.close().await;

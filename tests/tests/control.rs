@@ -2,6 +2,7 @@
 //! answers that come back out of order, Stop and Esc mid-stream, and bad
 //! files or prompts that get a sentence and lose nothing.
 
+use e2e::manager::wait_both_lab_models;
 use e2e::{load_tiny_gpt2, wait_ready, Page};
 use serde_json::json;
 
@@ -17,6 +18,15 @@ async fn worker_starts_with_simd_and_tokenizes() {
         .js("return window.pretrainLabSimd === true;", vec![])
         .await;
     assert_eq!(js_simd, json!(true), "the page's own SIMD check failed");
+    // Chromium has relaxed SIMD: the page runs the worker build with it.
+    assert_eq!(
+        page.attr("#worker-status", "data-relaxed-simd")
+            .await
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(page.requests("worker_relaxed_bg.wasm").len(), 1);
+    assert!(page.requests("worker_bg.wasm").is_empty());
 
     // GPT-2's tokenizer, computed in the worker.
     page.set_value("#tokenize-input", "Hello world").await;
@@ -237,5 +247,45 @@ async fn bad_model_files_get_a_message_and_lose_nothing() {
         .await;
     assert!(message.contains("shorten it"), "{message}");
     assert_eq!(page.value("#prompt").await, long);
+    page.close().await;
+}
+
+/// Greedy ids of the held model of `arch` for a sentence of everyday words.
+async fn lab_ids(page: &Page, arch: &str) -> String {
+    let button = format!("#model-switch [data-arch='{arch}']");
+    page.wait_attr(&button, "data-name", &format!("lab-{arch}"), 120)
+        .await;
+    page.click(&button).await;
+    page.wait_attr("#model-info", "data-arch", arch, 10).await;
+    page.set_value("#task-select", "").await;
+    page.set_value("#prompt", "reverse words: the cat sat on the warm mat")
+        .await;
+    page.set_value("#max-new-tokens", "12").await;
+    page.set_value("#temperature", "0").await;
+    page.generate(60).await.0
+}
+
+/// The SIMD128 build, which browsers without relaxed SIMD run (forced here
+/// with `?wasm=simd128`), gives the relaxed build's tokens for both lab
+/// models (q8_0 throughout): the two builds' integer dot products are the
+/// same sums. (The other browser tests run the relaxed build against the
+/// transformers references.)
+#[tokio::test]
+async fn both_worker_builds_give_the_same_tokens() {
+    let page = Page::open().await;
+    wait_both_lab_models(&page).await;
+    let relaxed = [lab_ids(&page, "t5").await, lab_ids(&page, "gpt2").await];
+    let url = format!("{}?wasm=simd128", page.base_url);
+    page.client.goto(&url).await.expect("open the page");
+    wait_both_lab_models(&page).await;
+    assert_eq!(
+        page.attr("#worker-status", "data-relaxed-simd")
+            .await
+            .as_deref(),
+        Some("false")
+    );
+    assert_eq!(page.requests("worker_bg.wasm").len(), 1);
+    let plain = [lab_ids(&page, "t5").await, lab_ids(&page, "gpt2").await];
+    assert_eq!(plain, relaxed, "the two worker builds disagree");
     page.close().await;
 }

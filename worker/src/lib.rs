@@ -33,3 +33,12 @@ pub fn plain_error(e: &candle_core::Error) -> String {
         other => other.to_string(),
     }
 }
+
+/// The Web Worker's entry point: the `main` of both worker builds (SIMD128
+/// and relaxed SIMD). Natively there is no worker.
+pub fn worker_main() {
+    #[cfg(target_arch = "wasm32")]
+    web::start();
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("the model worker runs in a browser; natively, use the `lab` command");
+}

@@ -93,6 +93,7 @@ pub fn start() {
     onmessage.forget();
     post(&Event::Ready {
         simd: cfg!(target_feature = "simd128"),
+        relaxed_simd: cfg!(feature = "relaxed-simd"),
         version: env!("CARGO_PKG_VERSION").to_string(),
     });
 }
@@ -101,6 +102,7 @@ fn handle(request: Request) {
     match request {
         Request::Hello => post(&Event::Ready {
             simd: cfg!(target_feature = "simd128"),
+            relaxed_simd: cfg!(feature = "relaxed-simd"),
             version: env!("CARGO_PKG_VERSION").to_string(),
         }),
         Request::Cancel { id } => STATE.with(|s| {

@@ -40,7 +40,7 @@ struct Activations {
 }
 
 /// One activation row: quants, scales, block sums.
-type Row<'a> = (&'a [i8], &'a [f32], &'a [i32]);
+pub(super) type Row<'a> = (&'a [i8], &'a [f32], &'a [i32]);
 
 impl Activations {
     /// Quantizes `xs` (`rows × cols`) as candle quantizes activations for a
@@ -159,14 +159,6 @@ impl Kind {
         }
     }
 
-    /// `R` activation rows with four packed weight rows of this kind.
-    fn dot<const R: usize>(self, xs: [Row; R], w: (&[u8], &[f32])) -> [[f32; 4]; R] {
-        match self {
-            Self::Q8 => dot_rows::<{ BLOCK }, R>(xs, w),
-            Self::Q4 => dot_rows::<{ BLOCK / 2 }, R>(xs, w),
-        }
-    }
-
     /// One block's values.
     fn values(self, block: &[u8]) -> [i8; BLOCK] {
         std::array::from_fn(|j| match self {
@@ -187,6 +179,8 @@ pub struct QuantMatrix {
     pub(super) cols: usize,
     pub(super) quants: Vec<u8>,
     pub(super) scales: Vec<f32>,
+    /// No q8_0 value is −128: the relaxed-SIMD kernel's sign trick holds.
+    pub(super) narrow: bool,
 }
 
 impl QuantMatrix {
@@ -217,6 +211,7 @@ impl QuantMatrix {
         }
         Ok(Some(Self {
             id: Self::new_id(),
+            narrow: narrow(kind, &quants),
             kind,
             rows,
             cols,
@@ -244,6 +239,22 @@ impl QuantMatrix {
 
     pub fn in_dim(&self) -> usize {
         self.cols
+    }
+
+    /// `R` activation rows with four packed weight rows (`w`, from
+    /// [`Self::quad`]): four dot products a row.
+    fn dot<const R: usize>(&self, xs: [Row; R], w: (&[u8], &[f32])) -> [[f32; 4]; R] {
+        // The page loads this build only where relaxed SIMD validates.
+        #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+        match self.kind {
+            Kind::Q8 if self.narrow => return super::relaxed::dot_rows_q8(xs, w),
+            Kind::Q4 => return super::relaxed::dot_rows_q4(xs, w),
+            Kind::Q8 => {}
+        }
+        match self.kind {
+            Kind::Q8 => dot_rows::<{ BLOCK }, R>(xs, w),
+            Kind::Q4 => dot_rows::<{ BLOCK / 2 }, R>(xs, w),
+        }
     }
 
     /// Four rows' blocks and scales, packed.
@@ -311,18 +322,23 @@ impl QuantMatrix {
             let mut r = 0;
             while r + ROWS <= m {
                 let rows: [Row; ROWS] = std::array::from_fn(|i| lhs.row(r + i));
-                for (i, s) in self.kind.dot(rows, w).into_iter().enumerate() {
+                for (i, s) in self.dot(rows, w).into_iter().enumerate() {
                     put(r + i, s);
                 }
                 r += ROWS;
             }
             for r in r..m {
-                let [sums] = self.kind.dot([lhs.row(r)], w);
+                let [sums] = self.dot([lhs.row(r)], w);
                 put(r, sums);
             }
         }
         Ok(out)
     }
+}
+
+/// Whether every value of `quants` is within −127..=127 (q4_0's always are).
+pub(super) fn narrow(kind: Kind, quants: &[u8]) -> bool {
+    kind == Kind::Q4 || !quants.contains(&0x80)
 }
 
 /// `R` activation rows with four packed weight rows of `SIZE`-byte blocks
@@ -386,20 +402,7 @@ fn dot_rows<const SIZE: usize, const R: usize>(xs: [Row; R], w: (&[u8], &[f32]))
             }
             let scales = v128_load(wd.as_ptr().add(b * QUAD) as *const v128);
             for r in 0..R {
-                let [s0, s1, s2, s3] = s[r];
-                // Transpose-add: lane j of `sums` is weight row j's whole sum.
-                let s01 = i32x4_add(
-                    i32x4_shuffle::<0, 4, 1, 5>(s0, s1),
-                    i32x4_shuffle::<2, 6, 3, 7>(s0, s1),
-                );
-                let s23 = i32x4_add(
-                    i32x4_shuffle::<0, 4, 1, 5>(s2, s3),
-                    i32x4_shuffle::<2, 6, 3, 7>(s2, s3),
-                );
-                let mut sums = i32x4_add(
-                    i32x4_shuffle::<0, 1, 4, 5>(s01, s23),
-                    i32x4_shuffle::<2, 3, 6, 7>(s01, s23),
-                );
+                let mut sums = lane_sums(s[r]);
                 let (_, xd, xsum) = xs[r];
                 if SIZE != BLOCK {
                     sums = i32x4_sub(sums, i32x4_splat(8 * *xsum.get_unchecked(b)));
@@ -417,6 +420,26 @@ fn dot_rows<const SIZE: usize, const R: usize>(xs: [Row; R], w: (&[u8], &[f32]))
             f32x4_extract_lane::<3>(a),
         ]
     })
+}
+
+/// Transpose-add: lane j of the result is `s[j]`'s four lanes summed.
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+pub(super) fn lane_sums(s: [core::arch::wasm32::v128; 4]) -> core::arch::wasm32::v128 {
+    use core::arch::wasm32::*;
+    let [s0, s1, s2, s3] = s;
+    let s01 = i32x4_add(
+        i32x4_shuffle::<0, 4, 1, 5>(s0, s1),
+        i32x4_shuffle::<2, 6, 3, 7>(s0, s1),
+    );
+    let s23 = i32x4_add(
+        i32x4_shuffle::<0, 4, 1, 5>(s2, s3),
+        i32x4_shuffle::<2, 6, 3, 7>(s2, s3),
+    );
+    i32x4_add(
+        i32x4_shuffle::<0, 1, 4, 5>(s01, s23),
+        i32x4_shuffle::<2, 3, 6, 7>(s01, s23),
+    )
 }
 
 /// The portable dot products: the same integer sums and scales.

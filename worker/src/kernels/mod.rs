@@ -9,6 +9,8 @@
 
 pub mod gelu;
 pub mod matmul;
+#[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+mod relaxed;
 mod split;
 
 pub use gelu::gelu_tanh;

@@ -5,7 +5,7 @@
 
 use candle_core::{bail, Result};
 
-use super::matmul::{Kind, QuantMatrix, BLOCK, QUAD};
+use super::matmul::{narrow, Kind, QuantMatrix, BLOCK, QUAD};
 
 /// Bytes before the blocks: id, kind, rows, cols, first row.
 const HEADER: usize = 8 + 1 + 4 + 4 + 4;
@@ -58,6 +58,7 @@ impl QuantMatrix {
         let (quants, scales) = bytes[HEADER..].split_at(quant_bytes);
         let matrix = Self {
             id,
+            narrow: narrow(kind, quants),
             kind,
             rows,
             cols,

@@ -379,10 +379,15 @@ fn next_message(
 /// The helper's script: the same worker build, told it is the helper.
 fn helper_script(page: &str) -> std::result::Result<String, JsValue> {
     let at = |file: &str| web_sys::Url::new_with_base(file, page).map(|u| u.href());
+    let build = if cfg!(feature = "relaxed-simd") {
+        "worker_relaxed"
+    } else {
+        "worker"
+    };
     let script = format!(
         "self.pretrainLabPage = {page:?}; self.pretrainLabHelper = true; importScripts({:?}); wasm_bindgen({:?});",
-        at("worker.js")?,
-        at("worker_bg.wasm")?
+        at(&format!("{build}.js"))?,
+        at(&format!("{build}_bg.wasm"))?
     );
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("text/javascript");
