@@ -179,7 +179,12 @@ pub struct QuantMatrix {
     pub(super) cols: usize,
     pub(super) quants: Vec<u8>,
     pub(super) scales: Vec<f32>,
-    /// No q8_0 value is −128: the relaxed-SIMD kernel's sign trick holds.
+    /// No q8_0 value is −128: the relaxed-SIMD kernel's sign trick holds
+    /// (read only by the relaxed-SIMD build).
+    #[cfg_attr(
+        not(all(target_arch = "wasm32", feature = "relaxed-simd")),
+        allow(dead_code)
+    )]
     pub(super) narrow: bool,
 }
 
