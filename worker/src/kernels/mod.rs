@@ -3,10 +3,12 @@
 //! only in tests, through portable code with the same results.
 //!
 //! - [`matmul`]: q8_0 and q4_0 weights times activations (every `Linear`,
-//!   the tied output layers, token lookups);
+//!   the tied output layers, token lookups), its dot products in `dot`
+//!   (SIMD128) and `relaxed` (relaxed SIMD's int8 dot product);
 //! - [`gelu`]: GPT-2's tanh GELU, four values at a time;
 //! - `split`: a matrix's rows cut in two, for a second thread.
 
+mod dot;
 pub mod gelu;
 pub mod matmul;
 #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]

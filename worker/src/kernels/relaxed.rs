@@ -17,7 +17,8 @@
 
 use core::arch::wasm32::*;
 
-use super::matmul::{lane_sums, Row, BLOCK, QUAD};
+use super::dot::lane_sums;
+use super::matmul::{Row, BLOCK, QUAD};
 
 /// `R` activation rows with four packed q8_0 weight rows, none of them
 /// holding −128: four dot products a row, as `dot_rows` gives them.
