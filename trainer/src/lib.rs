@@ -3,6 +3,7 @@
 //! then multi-task fine-tuning, exported as GGUF + `config.json` that load
 //! through the worker's `Session::load`. Native only: not part of the page.
 
+pub mod batch;
 pub mod corpus;
 pub mod data;
 pub mod eval;
@@ -15,6 +16,7 @@ pub mod model;
 pub mod nn;
 pub mod run;
 pub mod ship;
+pub mod sources;
 pub mod spans;
 pub mod t5;
 pub mod train;
