@@ -159,12 +159,12 @@ struct EvalArgs {
 
 #[derive(Args)]
 struct ShipArgs {
-    /// The fine-tuned T5 (e.g. out/t5/finetune).
+    /// The fine-tuned T5 (e.g. out/t5/finetune); without it the shipped T5 stays.
+    #[arg(long, value_name = "DIR", required_unless_present = "gpt2")]
+    t5: Option<PathBuf>,
+    /// The fine-tuned GPT-2 (e.g. out/gpt2/finetune); without it the shipped GPT-2 stays.
     #[arg(long, value_name = "DIR")]
-    t5: PathBuf,
-    /// The fine-tuned GPT-2 (e.g. out/gpt2/finetune).
-    #[arg(long, value_name = "DIR")]
-    gpt2: PathBuf,
+    gpt2: Option<PathBuf>,
     /// The T5 fine-tuned the same way from random initialisation.
     #[arg(long, value_name = "DIR")]
     t5_scratch: Option<PathBuf>,

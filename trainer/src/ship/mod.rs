@@ -29,8 +29,9 @@ pub struct ShipModel {
     pub id: String,
     pub label: String,
     /// The fine-tuned output directory (`OUT/finetune`); its sibling
-    /// `pretrain/` holds stage 1's recipe.
-    pub dir: PathBuf,
+    /// `pretrain/` holds stage 1's recipe. None keeps the shipped model: its
+    /// files and its manifest entry stay as they are.
+    pub dir: Option<PathBuf>,
     /// The same fine-tuning from random initialisation (`OUT/finetune` of a
     /// `--stage finetune` run), scored beside it: what pretraining buys.
     pub scratch: Option<PathBuf>,
@@ -159,20 +160,23 @@ fn ship_model(
     ood: &[TaskExample],
     text: &[String],
 ) -> Result<Value> {
-    let stages = stage_recipes(&m.dir)?;
+    let Some(dir) = &m.dir else {
+        return kept_model(&m.id, opts);
+    };
+    let stages = stage_recipes(dir)?;
     let (pretrains, finetunes): (Vec<&Value>, Vec<&Value>) =
         stages.iter().partition(|r| r["stage"] == "pretrain");
     let finetune = *finetunes
         .last()
-        .with_context(|| format!("{} holds no fine-tuned model", m.dir.display()))?;
+        .with_context(|| format!("{} holds no fine-tuned model", dir.display()))?;
     let pretrain = pretrains.last().copied();
     // A swapped pair is refused before anything is copied over the shipped files.
     let trained: ModelConfig = serde_json::from_value(finetune["model"].clone())
-        .with_context(|| format!("{}: recipe.json has no model config", m.dir.display()))?;
+        .with_context(|| format!("{}: recipe.json has no model config", dir.display()))?;
     if trained.arch() != m.arch {
         bail!(
             "{} holds a {} model, not a {}",
-            m.dir.display(),
+            dir.display(),
             trained.arch(),
             m.arch
         )
@@ -182,8 +186,8 @@ fn ship_model(
     std::fs::create_dir_all(&folder)?;
     let mut files = Vec::new();
     for name in [export::GGUF, export::CONFIG] {
-        let bytes = std::fs::read(m.dir.join(name))
-            .with_context(|| format!("cannot read {}", m.dir.join(name).display()))?;
+        let bytes = std::fs::read(dir.join(name))
+            .with_context(|| format!("cannot read {}", dir.join(name).display()))?;
         std::fs::write(folder.join(name), &bytes)?;
         files.push(json!({
             "path": format!("{}/{name}", m.id),
@@ -281,6 +285,18 @@ fn ship_model(
     }))
 }
 
+/// The shipped manifest's entry for `id`, as it is.
+fn kept_model(id: &str, opts: &ShipOptions) -> Result<Value> {
+    let manifest = read_json(&opts.to.join(MANIFEST))?;
+    manifest["models"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["id"] == id)
+        .cloned()
+        .with_context(|| format!("the shipped manifest has no model {id} to keep"))
+}
+
 /// Copies the models, writes the sample and the manifest; returns the manifest.
 pub fn ship(opts: &ShipOptions) -> Result<Value> {
     let data = data::DataDir(opts.data.clone());
@@ -297,6 +313,24 @@ pub fn ship(opts: &ShipOptions) -> Result<Value> {
     for ex in &sample {
         lines.push_str(&serde_json::to_string(ex)?);
         lines.push('\n');
+    }
+    // A kept model's floors were set on the sample: it must not change.
+    let kept: Vec<&str> = opts
+        .models
+        .iter()
+        .filter(|m| m.dir.is_none())
+        .map(|m| m.id.as_str())
+        .collect();
+    if !kept.is_empty()
+        && std::fs::read_to_string(opts.to.join(SAMPLE))
+            .ok()
+            .as_deref()
+            != Some(&lines)
+    {
+        bail!(
+            "the sample would change, so the kept models' floors ({}) would no longer be theirs: ship every model",
+            kept.join(", ")
+        )
     }
     std::fs::write(opts.to.join(SAMPLE), lines)?;
     let text: Vec<String> = data::read_paragraphs(&data.pretrain("valid"))?
@@ -346,67 +380,4 @@ pub fn ship(opts: &ShipOptions) -> Result<Value> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn floors_sit_a_little_below_the_score() {
-        assert_eq!(floor(1.0), Some(0.85));
-        assert_eq!(floor(0.5), Some(0.4));
-        assert_eq!(floor(0.2), Some(0.1));
-        assert_eq!(floor(0.15), None);
-        assert_eq!(floor(0.0), None);
-        assert_eq!(perplexity_ceiling(100.0, 32128), Some(115.0));
-        assert_eq!(perplexity_ceiling(30000.0, 32128), None);
-    }
-
-    #[test]
-    fn stage_recipes_follow_siblings_and_init_links() {
-        let root = std::env::temp_dir().join(format!("ship-chain-{}", std::process::id()));
-        let write = |dir: &str, stage: &str, run: &str, init: Option<&Path>| {
-            std::fs::create_dir_all(root.join(dir)).unwrap();
-            let recipe = json!({"stage": stage, "options": {"stage": run, "init": init}});
-            std::fs::write(root.join(dir).join("recipe.json"), recipe.to_string()).unwrap();
-        };
-        // A `both` run continued from a checkpoint, then a fine-tuning phase on top.
-        write("start/pretrain", "pretrain", "pretrain", None);
-        write(
-            "a/pretrain",
-            "pretrain",
-            "both",
-            Some(&root.join("start/pretrain")),
-        );
-        write(
-            "a/finetune",
-            "finetune",
-            "both",
-            Some(&root.join("start/pretrain")),
-        );
-        write(
-            "b/finetune",
-            "finetune",
-            "finetune",
-            Some(&root.join("a/finetune")),
-        );
-        let chain = stage_recipes(&root.join("b/finetune")).unwrap();
-        let stages: Vec<(&str, &str)> = chain
-            .iter()
-            .map(|r| {
-                (
-                    r["stage"].as_str().unwrap(),
-                    r["options"]["stage"].as_str().unwrap(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            stages,
-            [
-                ("pretrain", "pretrain"),
-                ("pretrain", "both"),
-                ("finetune", "both"),
-                ("finetune", "finetune")
-            ]
-        );
-        let _ = std::fs::remove_dir_all(&root);
-    }
-}
+mod tests;
