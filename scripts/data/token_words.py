@@ -11,6 +11,10 @@ words use (DIR/tasks/cover.txt) followed by one continuation piece they use, e.g
 → "finalize". The held-out words never appear as words (one that a made-up word happens to spell
 is redrawn); their tokens do. valid.jsonl and cover.txt are copied; OUT/pretrain links to DIR's.
 
+With --tokenizer static/tokenizers/gpt2.json the pieces are GPT-2's ("Ġfinal" + "ize"), and a
+made-up word whose GPT-2 tokens (BPE merges again across the join) are not all tokens of the
+covered words is redrawn: the GPT-2's compact vocabulary keeps exactly those.
+
 A pure function of the inputs and --seed.
 """
 import argparse
@@ -26,12 +30,22 @@ from tokenizers import Tokenizer  # noqa: E402
 PREFIX = {"reverse": "reverse words:", "sort": "sort words:"}
 
 
+def is_bpe(tok: Tokenizer) -> bool:
+    """GPT-2's byte-level BPE marks a word start with "Ġ" and needs the space written."""
+    return tok.token_to_id("Ġthe") is not None
+
+
+def written(tok: Tokenizer, word: str):
+    """A word's encoding as it is written after a space in a list."""
+    return tok.encode(" " + word if is_bpe(tok) else word, add_special_tokens=False)
+
+
 def pieces(tok: Tokenizer, words: list) -> tuple:
     """Word-start tokens and continuation pieces the words are written with (alphabetic only)."""
     starts, rest = set(), set()
     for w in words:
-        for i, t in enumerate(tok.encode(w, add_special_tokens=False).tokens):
-            text = t.lstrip("▁")
+        for i, t in enumerate(written(tok, w).tokens):
+            text = t.lstrip("▁Ġ")
             if not text.isalpha():
                 continue
             (starts if i == 0 else rest).add(text)
@@ -54,12 +68,15 @@ def main():
     with open(args.ood) as f:
         for line in f:
             held_out.update(json.loads(line)["input"].lower().split())
+    covered = {i for w in cover for i in written(tok, w).ids} if is_bpe(tok) else None
     rng = random.Random(args.seed)
 
     def word():
         while True:
             w = rng.choice(starts) + (rng.choice(rest) if rng.random() < 0.5 else "")
-            if w.lower() not in held_out:
+            if w.lower() in held_out:
+                continue
+            if covered is None or covered.issuperset(written(tok, w).ids):
                 return w
 
     (args.out / "tasks").mkdir(parents=True, exist_ok=True)
