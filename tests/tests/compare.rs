@@ -153,6 +153,18 @@ async fn compare_runs_both_models_as_the_playground_would_and_measures_them() {
         ]),
         "GPT-2 runs first, each with its own form of the task"
     );
+    // The answers read as a class reads them: not with the space GPT-2's
+    // first token carries.
+    let answers = page
+        .js(
+            "return [...document.querySelectorAll('.compare-output')].map(o => o.textContent);",
+            vec![],
+        )
+        .await;
+    for answer in answers.as_array().unwrap() {
+        let answer = answer.as_str().unwrap();
+        assert!(!answer.is_empty() && answer.trim() == answer, "{answer:?}");
+    }
 
     // The figures the worker measured, for both models.
     for arch in ["gpt2", "t5"] {

@@ -99,7 +99,13 @@ fn CompareColumn(column: Column) -> impl IntoView {
                 .join(" ")
         })
     };
-    let text = move || steps.with(|s| s.iter().map(|s| s.text.as_str()).collect::<String>());
+    // GPT-2's first token carries the space that followed its prompt.
+    let text = move || {
+        steps.with(|s| {
+            let text: String = s.iter().map(|s| s.text.as_str()).collect();
+            text.trim().to_string()
+        })
+    };
     let reason = column
         .finished
         .as_ref()

@@ -314,30 +314,31 @@ pub fn ship(opts: &ShipOptions) -> Result<Value> {
         lines.push_str(&serde_json::to_string(ex)?);
         lines.push('\n');
     }
-    // A kept model's floors were set on the sample: it must not change.
+    let text: Vec<String> = data::read_paragraphs(&data.pretrain("valid"))?
+        .into_iter()
+        .take(TEXT_PARAGRAPHS)
+        .collect();
+    let text_lines = text.join("\n") + "\n";
+    // A kept model's floors and perplexity ceiling were set on the samples:
+    // they must not change.
     let kept: Vec<&str> = opts
         .models
         .iter()
         .filter(|m| m.dir.is_none())
         .map(|m| m.id.as_str())
         .collect();
-    if !kept.is_empty()
-        && std::fs::read_to_string(opts.to.join(SAMPLE))
-            .ok()
-            .as_deref()
-            != Some(&lines)
-    {
+    let unchanged = |file: &str, content: &str| {
+        std::fs::read_to_string(opts.to.join(file)).ok().as_deref() == Some(content)
+    };
+    let samples_stay = unchanged(SAMPLE, &lines) && unchanged(TEXT_SAMPLE, &text_lines);
+    if !kept.is_empty() && !samples_stay {
         bail!(
-            "the sample would change, so the kept models' floors ({}) would no longer be theirs: ship every model",
+            "the samples would change, so the kept models' floors ({}) would no longer be theirs: ship every model",
             kept.join(", ")
         )
     }
     std::fs::write(opts.to.join(SAMPLE), lines)?;
-    let text: Vec<String> = data::read_paragraphs(&data.pretrain("valid"))?
-        .into_iter()
-        .take(TEXT_PARAGRAPHS)
-        .collect();
-    std::fs::write(opts.to.join(TEXT_SAMPLE), text.join("\n") + "\n")?;
+    std::fs::write(opts.to.join(TEXT_SAMPLE), text_lines)?;
 
     let models = opts
         .models

@@ -122,6 +122,10 @@ fn a_kept_model_keeps_its_entry_only_while_the_sample_stays() {
     let sample = std::fs::read_to_string(data.join("tasks/valid.jsonl")).unwrap()
         + &std::fs::read_to_string(root.join("ood.jsonl")).unwrap();
     std::fs::write(to.join(SAMPLE), sample).unwrap();
+    // The text sample (the ground of the perplexity ceiling) must stay too.
+    let refused = ship(&opts).unwrap_err().to_string();
+    assert!(refused.contains("lab-t5"), "{refused}");
+    std::fs::write(to.join(TEXT_SAMPLE), "Some text.\n").unwrap();
     let shipped = ship(&opts).unwrap();
     assert_eq!(shipped["models"], json!([entry]));
     assert_eq!(
