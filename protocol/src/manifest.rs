@@ -43,6 +43,39 @@ pub struct ManifestModel {
     /// Scores on the held-out examples, measured when it shipped.
     pub scores: Scores,
     pub training_seconds: TrainingSeconds,
+    /// How it was trained: each stage's commands and reports.
+    #[serde(default)]
+    pub recipe: Option<Recipe>,
+}
+
+impl ManifestModel {
+    /// Fine-tuning steps over all its phases, when the recipe records them.
+    pub fn finetune_steps(&self) -> Option<usize> {
+        let recipe = self.recipe.as_ref()?;
+        let earlier: usize = recipe.finetune_phases.iter().map(|p| p.report.steps).sum();
+        Some(earlier + recipe.finetune.as_ref()?.report.steps)
+    }
+}
+
+/// The trainer's record of a shipped model's training (only what the page reads).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Recipe {
+    /// The last fine-tuning phase, the one whose checkpoint shipped.
+    #[serde(default)]
+    pub finetune: Option<RecipeStage>,
+    /// The fine-tuning phases before it, oldest first.
+    #[serde(default)]
+    pub finetune_phases: Vec<RecipeStage>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct RecipeStage {
+    pub report: StageReport,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct StageReport {
+    pub steps: usize,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -59,14 +92,17 @@ pub struct Scores {
     pub from_scratch: Option<ScratchScores>,
 }
 
-/// A model fine-tuned with the same data and steps, but from random
-/// weights instead of the pretrained checkpoint.
+/// A model fine-tuned on the same data, but from random weights instead
+/// of the pretrained checkpoint.
 #[derive(Clone, Debug, Deserialize)]
 pub struct ScratchScores {
     pub held_out: BTreeMap<String, TaskScore>,
     pub mean_exact_match: f64,
     #[serde(default)]
     pub out_of_distribution: BTreeMap<String, TaskScore>,
+    /// Its fine-tuning steps over all phases.
+    #[serde(default)]
+    pub finetune_steps: Option<usize>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

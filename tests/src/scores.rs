@@ -7,10 +7,9 @@ use crate::{repo_root, Page};
 /// Cells of the shipped-scores, everyday-scores and what-pretraining-buys
 /// tables show the manifest's numbers.
 pub async fn shown_as_in_the_manifest(page: &Page) {
-    let manifest: protocol::manifest::Manifest = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("static/models/manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let text = std::fs::read_to_string(repo_root().join("static/models/manifest.json")).unwrap();
+    let manifest: protocol::manifest::Manifest = serde_json::from_str(&text).unwrap();
+    let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
     let t5 = manifest.model("lab-t5").unwrap();
     let cell = |table: &str, task: &str, arch: &str| {
         format!("{table} tr[data-task='{task}'] td[data-arch='{arch}']")
@@ -61,6 +60,31 @@ pub async fn shown_as_in_the_manifest(page: &Page) {
         assert_eq!(
             shown(cell(table, "reverse", arch)).await,
             model.scores.held_out["reverse"].exact_match
+        );
+        // Each one's fine-tuning steps, read off the recipes the trainer wrote.
+        let raw = &raw["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == model.id.as_str())
+            .unwrap();
+        let phase_steps = |phase: &serde_json::Value| phase["report"]["steps"].as_u64().unwrap();
+        let recipe = &raw["recipe"];
+        let pretrained: u64 = recipe["finetune_phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(phase_steps)
+            .sum::<u64>()
+            + phase_steps(&recipe["finetune"]);
+        let steps = |arch: String| {
+            let selector = format!("{table} tr[data-task='finetune-steps'] td[data-arch='{arch}']");
+            async move { page.attr(&selector, "data-steps").await }
+        };
+        assert_eq!(steps(arch.to_string()).await, Some(pretrained.to_string()));
+        assert_eq!(
+            steps(scratch_arch).await,
+            Some(raw["scores"]["from_scratch"]["finetune_steps"].to_string())
         );
     }
     page.js(

@@ -1,11 +1,13 @@
 //! What pretraining buys, measured: each shipped model beside the same
-//! fine-tuning (same data, same steps) from random weights, on the held-out
-//! examples and on everyday input (from `models/manifest.json`).
+//! fine-tuning (same data) from random weights, on the held-out examples and
+//! on everyday input, with each one's fine-tuning steps (from
+//! `models/manifest.json`).
 
 use leptos::prelude::*;
 use protocol::manifest::ManifestModel;
 
 use super::scores::{keys, percent, ScoreCell};
+use crate::model_panel::group_digits;
 
 #[component]
 pub fn Pretraining(models: Vec<ManifestModel>) -> impl IntoView {
@@ -33,10 +35,10 @@ pub fn Pretraining(models: Vec<ManifestModel>) -> impl IntoView {
             <h2>"What pretraining buys"</h2>
             <p class="hint">
                 "Each shipped model was pretrained on the State of the Union addresses, then fine-tuned on the \
-                 tasks. Beside it, the same fine-tuning (same examples, same number of steps) started from \
-                 random weights instead. The difference is what the pretraining stage contributed. At this \
-                 scale (minutes of pretraining on one speech archive) it can be little or nothing: the \
-                 chapter's gains come from far more text and compute."
+                 tasks. Beside it, the same fine-tuning (same examples; the steps are in the last row) \
+                 started from random weights instead. The difference is what the pretraining stage contributed. \
+                 At this scale (minutes of pretraining on one speech archive) it is small or none for some \
+                 tasks: the chapter's gains come from far more text and compute."
             </p>
             <table class="figures scores">
                 <thead>
@@ -67,6 +69,21 @@ pub fn Pretraining(models: Vec<ManifestModel>) -> impl IntoView {
                             data-exact=m.scores.from_scratch.as_ref().map(|s| s.mean_exact_match.to_string())>
                             {percent(m.scores.from_scratch.as_ref().map(|s| s.mean_exact_match))}
                         </td>
+                    }).collect_view()}</tr>
+                    <tr data-task="finetune-steps"><th>"Fine-tuning steps"</th>{measured.iter().map(|m| {
+                        let steps = |n: Option<usize>| n.map(|n| n.to_string());
+                        let shown = |n: Option<usize>| {
+                            n.map(|n| group_digits(n as u64)).unwrap_or_else(|| "—".into())
+                        };
+                        let scratch = m.scores.from_scratch.as_ref().and_then(|s| s.finetune_steps);
+                        view! {
+                            <td data-arch=m.arch.as_str() data-steps=steps(m.finetune_steps())>
+                                {shown(m.finetune_steps())}
+                            </td>
+                            <td data-arch=format!("{}-scratch", m.arch.as_str()) data-steps=steps(scratch)>
+                                {shown(scratch)}
+                            </td>
+                        }
                     }).collect_view()}</tr>
                 </tbody>
             </table>
