@@ -13,13 +13,14 @@ use trainer::eval::{evaluate, page_tasks, EvalOptions};
 use trainer::export;
 use trainer::model::ModelConfig;
 use trainer::run::{run, RunOptions, Stage};
-use trainer::ship::{ShipModel, ShipOptions};
 use trainer::train::StageOptions;
 use trainer::{gpt2, t5};
 use worker::session::config_model_type;
 
 #[path = "train/from_scratch.rs"]
 mod from_scratch;
+#[path = "train/ship.rs"]
+mod ship;
 
 /// Trains the lab's small GPT-2 and T5, scores them, and ships them to the page.
 #[derive(Parser)]
@@ -38,7 +39,7 @@ enum Command {
     /// Scores an exported model; the report is JSON on stdout.
     Eval(EvalArgs),
     /// Copies the fine-tuned pair into static/models/ with its manifest.
-    Ship(ShipArgs),
+    Ship(ship::ShipArgs),
     /// Scores fine-tuning runs from random weights into the shipped
     /// manifest's `scores.from_scratch`, beside the shipped models.
     FromScratch(from_scratch::FromScratchArgs),
@@ -155,40 +156,6 @@ struct EvalArgs {
     /// [default: static/tokenizers/ARCH.json]
     #[arg(long, value_name = "FILE")]
     tokenizer: Option<PathBuf>,
-}
-
-#[derive(Args)]
-struct ShipArgs {
-    /// The fine-tuned T5 (e.g. out/t5/finetune); without it the shipped T5 stays.
-    #[arg(long, value_name = "DIR", required_unless_present = "gpt2")]
-    t5: Option<PathBuf>,
-    /// The fine-tuned GPT-2 (e.g. out/gpt2/finetune); without it the shipped GPT-2 stays.
-    #[arg(long, value_name = "DIR")]
-    gpt2: Option<PathBuf>,
-    /// The T5 fine-tuned the same way from random initialisation.
-    #[arg(long, value_name = "DIR")]
-    t5_scratch: Option<PathBuf>,
-    /// The GPT-2 fine-tuned the same way from random initialisation.
-    #[arg(long, value_name = "DIR")]
-    gpt2_scratch: Option<PathBuf>,
-    #[arg(long, value_name = "DIR", default_value = "data")]
-    data: PathBuf,
-    /// The out-of-distribution set (scripts/data/ood.py) [default: static/models/lab-ood.jsonl]
-    #[arg(long, value_name = "FILE")]
-    ood: Option<PathBuf>,
-    /// Every N-th example of each out-of-distribution set joins the sample.
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    ood_every: usize,
-    /// [default: static/models]
-    #[arg(long, value_name = "DIR")]
-    to: Option<PathBuf>,
-    /// Held-out examples per task in the floor tests' sample.
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    sample_per_task: usize,
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    max_per_task: usize,
-    #[arg(long, value_name = "N", default_value_t = 20_000)]
-    ppl_tokens: usize,
 }
 
 /// `--export` values; clap names the flag when one is refused.
@@ -338,57 +305,6 @@ fn eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// `train ship`: the fine-tuned pair into `static/models/` with its manifest.
-fn ship(args: ShipArgs) -> Result<()> {
-    let mut models = Vec::new();
-    for (arch, id, label, dir, scratch) in [
-        (Arch::T5, "lab-t5", "Lab T5", args.t5, args.t5_scratch),
-        (
-            Arch::Gpt2,
-            "lab-gpt2",
-            "Lab GPT-2",
-            args.gpt2,
-            args.gpt2_scratch,
-        ),
-    ] {
-        models.push(ShipModel {
-            arch,
-            id: id.into(),
-            label: label.into(),
-            dir,
-            scratch,
-            tokenizer_json: read(&shipped_tokenizer(arch))?,
-        });
-    }
-    let opts = ShipOptions {
-        models,
-        data: args.data,
-        to: args.to.unwrap_or_else(|| repo_file("static/models")),
-        sample_per_task: args.sample_per_task,
-        ood: args
-            .ood
-            .unwrap_or_else(|| repo_file("static/models/lab-ood.jsonl")),
-        ood_every: args.ood_every,
-        eval: EvalOptions {
-            max_per_task: args.max_per_task,
-            perplexity_tokens: args.ppl_tokens,
-            samples: 3,
-            page_tasks: Some(page_tasks(&repo_file("static/tasks.json"))?),
-        },
-    };
-    let manifest = trainer::ship::ship(&opts)?;
-    for m in manifest["models"].as_array().into_iter().flatten() {
-        eprintln!(
-            "{}: held-out mean exact match {}, sample {}, floors {}",
-            m["id"],
-            m["scores"]["mean_exact_match"],
-            m["sample"]["mean_exact_match"],
-            m["sample"]["floors"]
-        );
-    }
-    Ok(())
-}
-
 /// The command line, or exit: a usage error reads `train: ...` like every
 /// other failure; `--help` prints as clap prints it.
 fn parse(argv: &[String]) -> Cli {
@@ -411,7 +327,7 @@ fn main() {
         Command::Gpt2(args) => train(Arch::Gpt2, args, &argv),
         Command::T5(args) => train(Arch::T5, args, &argv),
         Command::Eval(args) => eval(args),
-        Command::Ship(args) => ship(args),
+        Command::Ship(args) => ship::run(args),
         Command::FromScratch(args) => from_scratch::run(args),
     };
     if let Err(e) = result {
