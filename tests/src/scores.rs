@@ -62,14 +62,14 @@ pub async fn shown_as_in_the_manifest(page: &Page) {
             model.scores.held_out["reverse"].exact_match
         );
         // Each one's fine-tuning steps, read off the recipes the trainer wrote.
-        let raw = &raw["models"]
+        let entry = &raw["models"]
             .as_array()
             .unwrap()
             .iter()
             .find(|m| m["id"] == model.id.as_str())
             .unwrap();
         let phase_steps = |phase: &serde_json::Value| phase["report"]["steps"].as_u64().unwrap();
-        let recipe = &raw["recipe"];
+        let recipe = &entry["recipe"];
         let pretrained: u64 = recipe["finetune_phases"]
             .as_array()
             .unwrap()
@@ -84,7 +84,7 @@ pub async fn shown_as_in_the_manifest(page: &Page) {
         assert_eq!(steps(arch.to_string()).await, Some(pretrained.to_string()));
         assert_eq!(
             steps(scratch_arch).await,
-            Some(raw["scores"]["from_scratch"]["finetune_steps"].to_string())
+            Some(entry["scores"]["from_scratch"]["finetune_steps"].to_string())
         );
     }
     page.js(
