@@ -21,11 +21,12 @@ import argparse
 import json
 import os
 import random
-import shutil
 from pathlib import Path
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from tokenizers import Tokenizer  # noqa: E402
+
+from extend import extend  # noqa: E402
 
 PREFIX = {"reverse": "reverse words:", "sort": "sort words:"}
 
@@ -79,23 +80,15 @@ def main():
             if covered is None or covered.issuperset(written(tok, w).ids):
                 return w
 
-    (args.out / "tasks").mkdir(parents=True, exist_ok=True)
-    pretrain = args.out / "pretrain"
-    if not pretrain.exists():
-        pretrain.symlink_to((args.data / "pretrain").resolve())
-    for name in ("valid.jsonl", "cover.txt", "words.txt"):
-        shutil.copyfile(args.data / "tasks" / name, args.out / "tasks" / name)
-    rows = (args.data / "tasks" / "train.jsonl").read_text().splitlines()
+    added = []
     for i in range(args.count):
         task = "reverse" if i % 2 == 0 else "sort"
         words = [word() for _ in range(rng.randint(1, 10))]
         target = " ".join(reversed(words) if task == "reverse" else sorted(words))
-        rows.append(json.dumps({"task": task, "prefix": PREFIX[task], "input": " ".join(words),
-                                "target": target}))
-    rng.shuffle(rows)
-    (args.out / "tasks" / "train.jsonl").write_text("\n".join(rows) + "\n")
-    print(f"{len(starts)} word starts, {len(rest)} pieces; {args.count} examples added to {len(rows) - args.count}")
-
+        added.append({"task": task, "prefix": PREFIX[task], "input": " ".join(words),
+                      "target": target})
+    before = extend(args.data, args.out, added, rng)
+    print(f"{len(starts)} word starts, {len(rest)} pieces; {args.count} examples added to {before}")
 
 if __name__ == "__main__":
     main()
