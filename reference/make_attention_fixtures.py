@@ -21,19 +21,24 @@ import sys
 from pathlib import Path
 
 import torch
+import transformers
 from transformers import GPT2Config, T5Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import make_gpt2_fixtures as g  # noqa: E402
-import make_t5_fixtures as t  # noqa: E402
+import gpt2_reference as g  # noqa: E402
+import t5_reference as t  # noqa: E402
+import t5_vocab_fixtures as tv  # noqa: E402
 
 
-GENERATOR = {"script": "reference/make_attention_fixtures.py", "transformers": g.transformers.__version__,
+torch.set_num_threads(2)
+torch.use_deterministic_algorithms(True)
+
+GENERATOR = {"script": "reference/make_attention_fixtures.py", "transformers": transformers.__version__,
              "torch": torch.__version__}
 
 
 def gpt2() -> None:
-    out = g.FIXTURES / "gpt2-tiny-vocab"
+    out = t.FIXTURES / "gpt2-tiny-vocab"
     expected = json.loads((out / "expected.json").read_text())
     cfg = GPT2Config(**{k: v for k, v in expected["config"].items() if k not in ("architectures", "dtype")})
     base = g.GPT2LMHeadModel._from_config(cfg, attn_implementation="eager", dtype=torch.float32).eval()
@@ -57,9 +62,9 @@ def gpt2() -> None:
 
 
 def t5() -> None:
-    out = t.FIXTURES / t.VOCAB_NAME
+    out = t.FIXTURES / tv.VOCAB_NAME
     expected = json.loads((out / "expected.json").read_text())
-    base = t.build_t5(T5Config(**t.VOCAB_CFG), t.VOCAB_SEED, t.VOCAB_STD, untie=False)
+    base = t.build_t5(T5Config(**tv.VOCAB_CFG), tv.VOCAB_SEED, tv.VOCAB_STD, untie=False)
     tensors, _, _ = t.read_gguf(out / "model-q8_0.gguf")
     model = t.model_from_tensors(base, tensors).eval()
     run = expected["greedy"][0]
@@ -79,7 +84,7 @@ def t5() -> None:
         "decoder_attentions": stack(o.decoder_attentions),
         "cross_attentions": stack(o.cross_attentions),
     })
-    print(f"{t.VOCAB_NAME}: {len(enc)} inputs, {len(dec)} decoder positions")
+    print(f"{tv.VOCAB_NAME}: {len(enc)} inputs, {len(dec)} decoder positions")
 
 
 if __name__ == "__main__":
