@@ -90,6 +90,17 @@ pub struct Scores {
     /// The same fine-tuning from random initialisation.
     #[serde(default)]
     pub from_scratch: Option<ScratchScores>,
+    #[serde(default)]
+    pub perplexity: Option<Perplexity>,
+}
+
+/// Held-out perplexity of the pretraining objective on the addresses'
+/// held-out paragraphs: how much of its pretraining a model kept.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Perplexity {
+    /// "span-corruption" (T5) or "next-token" (GPT-2).
+    pub objective: String,
+    pub perplexity: f64,
 }
 
 /// A model fine-tuned on the same data, but from random weights instead
@@ -103,6 +114,8 @@ pub struct ScratchScores {
     /// Its fine-tuning steps over all phases.
     #[serde(default)]
     pub finetune_steps: Option<usize>,
+    #[serde(default)]
+    pub perplexity: Option<Perplexity>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

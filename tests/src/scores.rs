@@ -14,17 +14,17 @@ pub async fn shown_as_in_the_manifest(page: &Page) {
     let cell = |table: &str, task: &str, arch: &str| {
         format!("{table} tr[data-task='{task}'] td[data-arch='{arch}']")
     };
-    let shown = |selector: String| {
+    // A figure a cell carries in `attr`, exactly as the page read it.
+    let figure = |selector: String, attr: &'static str| {
         let page = &page;
         async move {
-            page.wait_for("a score cell", 10, || async {
-                page.attr(&selector, "data-exact").await
-            })
-            .await
-            .parse::<f64>()
-            .unwrap()
+            page.wait_for(attr, 10, || async { page.attr(&selector, attr).await })
+                .await
+                .parse::<f64>()
+                .unwrap()
         }
     };
+    let shown = |selector: String| figure(selector, "data-exact");
     let held_out = shown(cell("#shipped-scores", "reverse", "t5")).await;
     assert_eq!(held_out, t5.scores.held_out["reverse"].exact_match);
     let key = "reverse (sentences)";
@@ -60,6 +60,19 @@ pub async fn shown_as_in_the_manifest(page: &Page) {
         assert_eq!(
             shown(cell(table, "reverse", arch)).await,
             model.scores.held_out["reverse"].exact_match
+        );
+        // The pretraining objective's perplexity, pretrained and from scratch.
+        let perplexity = |arch: String| figure(cell(table, "perplexity", &arch), "data-perplexity");
+        let measured = |p: &Option<protocol::manifest::Perplexity>| {
+            p.as_ref().expect("a perplexity in the manifest").perplexity
+        };
+        assert_eq!(
+            perplexity(arch.to_string()).await,
+            measured(&model.scores.perplexity)
+        );
+        assert_eq!(
+            perplexity(scratch_arch.clone()).await,
+            measured(&scratch.perplexity)
         );
         // Each one's fine-tuning steps, read off the recipes the trainer wrote.
         let entry = &raw["models"]

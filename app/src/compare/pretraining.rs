@@ -4,7 +4,7 @@
 //! `models/manifest.json`).
 
 use leptos::prelude::*;
-use protocol::manifest::ManifestModel;
+use protocol::manifest::{ManifestModel, Perplexity};
 
 use super::scores::{keys, percent, ScoreCell};
 use crate::model_panel::group_digits;
@@ -70,6 +70,18 @@ pub fn Pretraining(models: Vec<ManifestModel>) -> impl IntoView {
                             {percent(m.scores.from_scratch.as_ref().map(|s| s.mean_exact_match))}
                         </td>
                     }).collect_view()}</tr>
+                    <tr data-task="perplexity">
+                        <th title="T5: guessing masked spans of the text; GPT-2: guessing the next token">
+                            "Perplexity on held-out addresses (the pretraining task; lower is better)"
+                        </th>
+                        {measured.iter().map(|m| {
+                            let scratch = m.scores.from_scratch.as_ref().and_then(|s| s.perplexity.clone());
+                            view! {
+                                <PerplexityCell perplexity=m.scores.perplexity.clone() arch=m.arch.as_str().to_string()/>
+                                <PerplexityCell perplexity=scratch arch=format!("{}-scratch", m.arch.as_str())/>
+                            }
+                        }).collect_view()}
+                    </tr>
                     <tr data-task="finetune-steps"><th>"Fine-tuning steps"</th>{measured.iter().map(|m| {
                         let steps = |n: Option<usize>| n.map(|n| n.to_string());
                         let shown = |n: Option<usize>| {
@@ -90,4 +102,15 @@ pub fn Pretraining(models: Vec<ManifestModel>) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// One model's perplexity, rounded to a whole number; the exact figure in
+/// `data-perplexity` for the tests.
+#[component]
+fn PerplexityCell(perplexity: Option<Perplexity>, arch: String) -> impl IntoView {
+    let exact = perplexity.as_ref().map(|p| p.perplexity.to_string());
+    let shown = perplexity
+        .map(|p| group_digits(p.perplexity.round() as u64))
+        .unwrap_or_else(|| "—".into());
+    view! { <td data-arch=arch data-perplexity=exact>{shown}</td> }
 }
