@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Short everyday messages for spam or ham, written for training.
 
-    python messages.py --data DIR --out OUT --count 6000
+    python messages.py --data DIR --out OUT --count 6000 [--templates 2]
 
 The archive's short messages are subjects and first sentences of 2002 mailing-list mail; a class
 types today's texts ("running late, sorry", "your parcel is held, pay the fee"). This writes
 OUT/tasks: DIR's train.jsonl plus COUNT messages, half spam and half ham, each drawn from a
 template whose slots are filled at random, then cased and punctuated at random. A message that
 shares four words in a row with a message of the out-of-distribution set (--ood) is redrawn, so
-that set stays unseen. A pure function of the inputs and --seed.
+that set stays unseen. A pure function of the inputs and --seed. --templates 2 draws from these
+templates and those of more_messages.py (session 19: many more situations of both kinds); 1, the
+default, from these alone, as the recipes before session 19 did.
 """
 import argparse
 import json
@@ -17,6 +19,7 @@ import re
 from pathlib import Path
 
 from extend import extend
+from more_messages import HAM2, SLOTS2, SPAM2
 
 SLOTS = {
     "person": ["mum", "dad", "grandma", "grandpa", "your sister", "your brother", "the kids", "Sam",
@@ -120,8 +123,13 @@ SPAM = [
 ]
 
 
+# The out-of-distribution set had 40 messages until session 19 added 40 more.
+FIRST_OOD_MESSAGES = 40
+
+
 def fill(template: str, rng: random.Random) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: rng.choice(SLOTS[m.group(1)]), template)
+    return re.sub(r"\{(\w+)\}", lambda m: rng.choice(SLOTS.get(m.group(1)) or SLOTS2[m.group(1)]),
+                  template)
 
 
 def style(text: str, rng: random.Random, spam: bool) -> str:
@@ -153,19 +161,20 @@ def main():
     ap.add_argument("--count", type=int, default=6000)
     ap.add_argument("--ood", type=Path, default=Path("static/models/lab-ood.jsonl"))
     ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--templates", type=int, choices=(1, 2), default=1)
     args = ap.parse_args()
-    unseen = set()
+    spam_templates, ham_templates = (SPAM, HAM) if args.templates == 1 else (SPAM + SPAM2, HAM + HAM2)
     with open(args.ood) as f:
-        for line in f:
-            ex = json.loads(line)
-            if ex["task"] == "spam":
-                unseen |= four_grams(ex["input"])
+        ood = [ex["input"] for ex in map(json.loads, f) if ex["task"] == "spam"]
+    if args.templates == 1:
+        ood = ood[:FIRST_OOD_MESSAGES]  # the set these recipes were filtered against: same bytes
+    unseen = set().union(*map(four_grams, ood))
     rng = random.Random(args.seed)
     added, redrawn = [], 0
     for i in range(args.count):
         spam = i % 2 == 0
         while True:
-            text = style(fill(rng.choice(SPAM if spam else HAM), rng), rng, spam)
+            text = style(fill(rng.choice(spam_templates if spam else ham_templates), rng), rng, spam)
             if not four_grams(text) & unseen:
                 break
             redrawn += 1
