@@ -53,7 +53,7 @@ pub fn keys<'a>(tables: impl Iterator<Item = &'a BTreeMap<String, TaskScore>>) -
 }
 
 /// A score key as a class reads it: "reverse (common-words)" is
-/// "Reverse: common words it never trained on". Unknown keys stay as they are.
+/// "Reverse the words: common words left out of its training lists". Unknown keys stay as they are.
 pub fn task_label(key: &str) -> String {
     let (task, set) = match key.split_once(" (") {
         Some((task, set)) => (task, set.strip_suffix(')')),
@@ -69,7 +69,7 @@ pub fn task_label(key: &str) -> String {
     };
     match set {
         None => task.to_string(),
-        Some("common-words") => format!("{task}: common words it never trained on"),
+        Some("common-words") => format!("{task}: common words left out of its training lists"),
         Some("sentences") => format!("{task}: everyday sentences"),
         Some("messages") => format!("{task}: short messages"),
         Some(other) => format!("{task} ({other})"),
@@ -161,8 +161,9 @@ fn ScoreTable(models: Vec<ManifestModel>) -> impl IntoView {
                 <tbody id="everyday-scores">
                     <Show when=move || has_everyday>
                         <tr class="section"><th colspan=columns.clone()>
-                            "On everyday input: word lists made only of common words no training example used, \
-                             everyday sentences, short modern messages"
+                            "On everyday input: lists made only of common words that no training list held \
+                             (some occur in the address sentences it learned to reverse), everyday sentences, \
+                             short modern messages"
                         </th></tr>
                     </Show>
                     {score_rows(&models, |m| &m.scores.out_of_distribution)}
