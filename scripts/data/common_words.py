@@ -6,12 +6,14 @@ from it are shared under CC-BY-SA 4.0. Pinned in scripts/data/fetch.sh.
 - `common(n)`: wordfreq's n most common English words, most common first, keeping only lowercase
   a-z words, no single letters but "a" and "i" (the others are pieces of contractions: s, t, d, m),
   and nothing from CLASSROOM_BLOCKLIST.
-- `held_out(words)`: the words that no training example uses, so the OOD word lists are made of
-  words a model never had to copy. A word is held out when it is among the first HELD_OUT_TOP
-  common words but not the first ALWAYS_TRAINED (function words and everyday words such as "the",
-  "on" stay trained; so do the words of ood.SENTENCES, which test sentence shape, not unseen
-  words), and a hash of it with the seed falls in one fifth of the range. A pure
-  function of the word: no random state, so build.py and ood.py agree.
+- `held_out(words)`: the words that no training word list uses, so the OOD word lists are made of
+  words a model never had to copy in a list (build.py --clean-held-out keeps them out of the
+  address clauses and blank answers too; the shipped models' data had them there). A word is
+  held out when it is among the first HELD_OUT_TOP common words but not the first ALWAYS_TRAINED
+  (function words and everyday words such as "the", "on" stay trained; so do the words of
+  ood.SENTENCES, which test sentence shape, not unseen words), and a hash of it with the seed
+  falls in one fifth of the range. A pure function of the word: no random state, so build.py and
+  ood.py agree.
 """
 import hashlib
 import re
