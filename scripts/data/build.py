@@ -256,7 +256,7 @@ def main() -> int:
     ap.add_argument("--sources", default="{}", help="JSON: {tarball name: {sha256, ...}} for the manifest")
     ap.add_argument("--clean-held-out", action="store_true",
                     help="no training clause to reverse and no blank answer holds a held-out word (session 19: "
-                         "without it, as the shipped models' data, 1,794 address clauses held one)")
+                         "without it, as in the shipped models' data, 1,794 reverse examples copy one)")
     ap.add_argument("--address-words", action="store_true",
                     help="the word lists also draw from the 2,000 most frequent lowercase address words (less "
                          "the held-out ones), appended to the common words (session 19; not in the shipped data)")

@@ -123,13 +123,15 @@ SPAM = [
 ]
 
 
+assert not SLOTS.keys() & SLOTS2.keys(), "more_messages.py reuses a slot name"
+
 # The out-of-distribution set had 40 messages until session 19 added 40 more.
 FIRST_OOD_MESSAGES = 40
 
 
 def fill(template: str, rng: random.Random) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: rng.choice(SLOTS.get(m.group(1)) or SLOTS2[m.group(1)]),
-                  template)
+    slots = lambda name: SLOTS[name] if name in SLOTS else SLOTS2[name]
+    return re.sub(r"\{(\w+)\}", lambda m: rng.choice(slots(m.group(1))), template)
 
 
 def style(text: str, rng: random.Random, spam: bool) -> str:

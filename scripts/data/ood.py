@@ -103,8 +103,9 @@ MESSAGES = [
     ("ham", "Let me know when you land"),
     ("ham", "The project draft is in the shared folder"),
     ("ham", "Want to go for a walk after work?"),
-    # Written in session 19 by a helper that saw neither this list nor the training templates,
-    # before the models' last message phases: harder (brands, links), and unseen by any choice.
+    # Written in session 19, before the models' last message phases, by a helper that saw neither
+    # this list nor the training templates (but got the same list of situations as the helper
+    # who wrote more_messages.py): more brands, links and prices.
     ("spam", "Congratulations! You've won a £500 Tesco voucher. Claim now at bit.ly/tsc-win"),
     ("spam", "Your bank account has been suspended. Verify your details at secure-banklogin.co/verify"),
     ("spam", "Netflix: your payment failed. Update billing within 24h to avoid cancellation: nflx-account.help"),

@@ -32,6 +32,7 @@ def main():
     copied = copied_words(args.data / "tasks" / "train.jsonl")
     report = json.loads(args.answers.read_text())
     for task, scores in report["tasks"].items():
+        assert len(scores["samples"]) == scores["examples"], "run train eval with --samples 100"
         counts = {"a word never copied": [0, 0], "every word copied": [0, 0]}
         for prompt, target, answer in scores["samples"]:
             words = prompt.split(":", 1)[1].replace("=>", "").split()

@@ -27,6 +27,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from tokenizers import Tokenizer  # noqa: E402
 
 from extend import extend  # noqa: E402
+from messages import FIRST_OOD_MESSAGES  # noqa: E402
 
 PREFIX = {"reverse": "reverse words:", "sort": "sort words:"}
 
@@ -65,10 +66,12 @@ def main():
     tok = Tokenizer.from_file(str(args.tokenizer))
     cover = (args.data / "tasks" / "cover.txt").read_text().split()
     starts, rest = pieces(tok, cover)
-    held_out = set()
+    held_out, messages = set(), 0
     with open(args.ood) as f:
-        for line in f:
-            held_out.update(json.loads(line)["input"].lower().split())
+        for ex in map(json.loads, f):
+            messages += ex["task"] == "spam"
+            if ex["task"] != "spam" or messages <= FIRST_OOD_MESSAGES:  # same draws as before session 19
+                held_out.update(ex["input"].lower().split())
     covered = {i for w in cover for i in written(tok, w).ids} if is_bpe(tok) else None
     rng = random.Random(args.seed)
 

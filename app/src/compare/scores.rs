@@ -162,8 +162,8 @@ fn ScoreTable(models: Vec<ManifestModel>) -> impl IntoView {
                     <Show when=move || has_everyday>
                         <tr class="section"><th colspan=columns.clone()>
                             "On everyday input: lists made only of common words that no training list held \
-                             (some occur in the address sentences it learned to reverse), everyday sentences, \
-                             short modern messages"
+                             (many occur in State of the Union sentences the shipped models learned to \
+                             reverse), everyday sentences, short modern messages"
                         </th></tr>
                     </Show>
                     {score_rows(&models, |m| &m.scores.out_of_distribution)}
