@@ -295,7 +295,8 @@ def main() -> int:
         known = set(words)
         added = [w for w in vocab if w not in known and w not in held_out and w not in common_words.CLASSROOM_BLOCKLIST]
         words += added
-        cover += [w for w in added if w not in set(cover)]
+        in_cover = set(cover)
+        cover += [w for w in added if w not in in_cover]
 
     # --- tasks
     train_rows, valid_rows = {}, {}

@@ -129,6 +129,18 @@ assert not SLOTS.keys() & SLOTS2.keys(), "more_messages.py reuses a slot name"
 FIRST_OOD_MESSAGES = 40
 
 
+def ood_examples(path: Path, first_messages_only: bool) -> list:
+    """The set's examples; first_messages_only keeps only its first 40 messages, which the data of
+    the recipes before session 19 was drawn against, so that their commands give the same bytes."""
+    out, messages = [], 0
+    with open(path) as f:
+        for ex in map(json.loads, f):
+            messages += ex["task"] == "spam"
+            if ex["task"] != "spam" or not first_messages_only or messages <= FIRST_OOD_MESSAGES:
+                out.append(ex)
+    return out
+
+
 def fill(template: str, rng: random.Random) -> str:
     slots = lambda name: SLOTS[name] if name in SLOTS else SLOTS2[name]
     return re.sub(r"\{(\w+)\}", lambda m: rng.choice(slots(m.group(1))), template)
@@ -166,10 +178,7 @@ def main():
     ap.add_argument("--templates", type=int, choices=(1, 2), default=1)
     args = ap.parse_args()
     spam_templates, ham_templates = (SPAM, HAM) if args.templates == 1 else (SPAM + SPAM2, HAM + HAM2)
-    with open(args.ood) as f:
-        ood = [ex["input"] for ex in map(json.loads, f) if ex["task"] == "spam"]
-    if args.templates == 1:
-        ood = ood[:FIRST_OOD_MESSAGES]  # the set these recipes were filtered against: same bytes
+    ood = [ex["input"] for ex in ood_examples(args.ood, args.templates == 1) if ex["task"] == "spam"]
     unseen = set().union(*map(four_grams, ood))
     rng = random.Random(args.seed)
     added, redrawn = [], 0

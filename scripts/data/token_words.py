@@ -18,7 +18,6 @@ covered words is redrawn: the GPT-2's compact vocabulary keeps exactly those.
 A pure function of the inputs and --seed.
 """
 import argparse
-import json
 import os
 import random
 from pathlib import Path
@@ -27,7 +26,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from tokenizers import Tokenizer  # noqa: E402
 
 from extend import extend  # noqa: E402
-from messages import FIRST_OOD_MESSAGES  # noqa: E402
+from messages import ood_examples  # noqa: E402
 
 PREFIX = {"reverse": "reverse words:", "sort": "sort words:"}
 
@@ -66,12 +65,9 @@ def main():
     tok = Tokenizer.from_file(str(args.tokenizer))
     cover = (args.data / "tasks" / "cover.txt").read_text().split()
     starts, rest = pieces(tok, cover)
-    held_out, messages = set(), 0
-    with open(args.ood) as f:
-        for ex in map(json.loads, f):
-            messages += ex["task"] == "spam"
-            if ex["task"] != "spam" or messages <= FIRST_OOD_MESSAGES:  # same draws as before session 19
-                held_out.update(ex["input"].lower().split())
+    held_out = set()
+    for ex in ood_examples(args.ood, first_messages_only=True):  # the draws of before session 19
+        held_out.update(ex["input"].lower().split())
     covered = {i for w in cover for i in written(tok, w).ids} if is_bpe(tok) else None
     rng = random.Random(args.seed)
 
